@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// `npm run bench -- <name> [options]`: runs bench/<name>.ts through tsx.
+import { register } from 'tsx/esm/api';
+import { existsSync } from 'node:fs';
+
+register();
+const [name, ...args] = process.argv.slice(2);
+const file = new URL(`../bench/${name}.ts`, import.meta.url);
+if (!name || !existsSync(file)) {
+  console.error(`usage: npm run bench -- <name> [options]   (a file bench/<name>.ts)`);
+  process.exit(2);
+}
+const { main } = await import(file.href);
+process.exitCode = await main(args);
