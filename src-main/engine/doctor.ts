@@ -6,22 +6,14 @@ import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
-import { backendOverrideFromEnv, probeBackends, type BackendName, type BackendProbe } from './backend/index.ts';
+import type { DoctorReport } from '../common/contract.ts';
+import { backendOverrideFromEnv, probeBackends } from './backend/index.ts';
 import { locateMnist } from './data/mnist.ts';
 import { bundledTeachersDir } from './paths.ts';
 
 const require = createRequire(import.meta.url);
 
-export interface DoctorReport {
-  engineVersion: string;
-  node: string;
-  platform: string;
-  cpus: number;
-  backend: { chosen: BackendName; reason: string; probes: BackendProbe[] };
-  data: { mnist: { found: boolean; detail: string } };
-  teachers: { bundled: string[] };
-  electron: { binaryPresent: boolean; detail: string };
-}
+export type { DoctorReport };
 
 function electronStatus(): { binaryPresent: boolean; detail: string } {
   let pkgDir: string;

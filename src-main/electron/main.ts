@@ -1,0 +1,79 @@
+/**
+ * The Electron main process: one window, the engine host behind IPC, and the security settings the
+ * renderer runs under (context isolation, sandbox, no Node in the page, strict CSP, no navigation
+ * away from the app, no new windows).
+ */
+import { app, BrowserWindow, ipcMain, session, shell, type WebContents } from 'electron';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { IPC_EVENT, IPC_INVOKE } from '../common/names.ts';
+import { EngineHost } from '../node/host.ts';
+import { CONTENT_SECURITY_POLICY } from '../node/csp.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const rendererUrl = process.env.ELECTRON_RENDERER_URL; // set by `electron-vite dev`
+const rendererIndex = join(here, '../renderer/index.html');
+
+function isAppUrl(url: string): boolean {
+  if (rendererUrl) return url.startsWith(rendererUrl);
+  return url.startsWith(pathToFileURL(rendererIndex).href);
+}
+
+function createWindow(host: EngineHost): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1280,
+    height: 860,
+    show: false,
+    title: 'Distillery',
+    webPreferences: {
+      preload: join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  lockDown(window.webContents);
+  const off = host.onEvent((event, payload) => {
+    if (!window.isDestroyed()) window.webContents.send(IPC_EVENT, event, payload);
+  });
+  window.on('closed', off);
+  if (rendererUrl) void window.loadURL(rendererUrl);
+  else void window.loadFile(rendererIndex);
+  return window;
+}
+
+/** No navigation away from the app and no new windows; external links open in the browser. */
+function lockDown(contents: WebContents): void {
+  contents.on('will-navigate', (event, url) => {
+    if (!isAppUrl(url)) event.preventDefault();
+  });
+  contents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+}
+
+void app.whenReady().then(() => {
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  const host = new EngineHost();
+  ipcMain.handle(IPC_INVOKE, (event, name: unknown, input: unknown) => {
+    // Only our own page may call the engine.
+    if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {
+      return { ok: false, error: { code: 'BAD_INPUT', message: 'request from an unknown frame' } };
+    }
+    return host.dispatch(name, input);
+  });
+  createWindow(host);
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow(host);
+  });
+});
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});

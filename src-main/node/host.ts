@@ -1,0 +1,54 @@
+/**
+ * The engine host: implements every request of the contract by calling the engine, and validates
+ * each payload first. Electron's IPC handlers and the browser bridge both call `dispatch` — one
+ * implementation, two transports.
+ */
+import { EventEmitter } from 'node:events';
+import {
+  isRequestName,
+  requestSchemas,
+  type EventName,
+  type EventPayloads,
+  type InvokeResult,
+  type RequestInput,
+  type RequestName,
+  type RequestOutputs,
+} from '../common/contract.ts';
+import { asDistilleryError, doctor, ENGINE_VERSION } from '../engine/index.ts';
+
+type Handlers = { [K in RequestName]: (input: RequestInput<K>) => Promise<RequestOutputs[K]> };
+
+export class EngineHost {
+  private readonly events = new EventEmitter();
+  private readonly handlers: Handlers = {
+    doctor: () => doctor(ENGINE_VERSION),
+  };
+
+  /** Validates and runs one request; never throws — errors come back as data for the UI. */
+  async dispatch(name: unknown, input: unknown): Promise<InvokeResult<unknown>> {
+    if (!isRequestName(name)) {
+      return { ok: false, error: { code: 'BAD_INPUT', message: `unknown request '${String(name)}'` } };
+    }
+    const parsed = requestSchemas[name].safeParse(input ?? {});
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+      return { ok: false, error: { code: 'BAD_INPUT', message: `invalid payload for '${name}': ${issues}` } };
+    }
+    try {
+      const handler = this.handlers[name] as (input: unknown) => Promise<unknown>;
+      return { ok: true, value: await handler(parsed.data) };
+    } catch (error) {
+      return { ok: false, error: asDistilleryError(error).toJSON() };
+    }
+  }
+
+  emit<E extends EventName>(event: E, payload: EventPayloads[E]): void {
+    this.events.emit('event', event, payload);
+  }
+
+  /** Subscribes to every event; returns the unsubscribe function. */
+  onEvent(listener: (event: EventName, payload: unknown) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+}
