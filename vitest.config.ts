@@ -11,6 +11,7 @@ const alias = {
 // through playwright-core against the browser bridge, one file at a time.
 export default defineConfig({
   test: {
+    reporters: ['default', './tests/summary-reporter.ts'],
     projects: [
       {
         plugins: [vue()],
