@@ -9,7 +9,7 @@ const alias = {
 
 export default defineConfig({
   main: {
-    build: { rollupOptions: { input: { index: 'src-main/electron/main.ts' } } },
+    build: { rollupOptions: { input: { index: 'src-main/electron/main.ts', 'run-worker': 'src-main/node/run-worker.ts' } } },
   },
   preload: {
     // A sandboxed preload cannot require() from node_modules: bundle everything into one CJS file.

@@ -3,7 +3,7 @@ import pluginVue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'runs/', 'test-results/', 'resources/', 'coverage/'] },
+  { ignores: ['node_modules/', 'out/', 'dist/', 'runs/', 'test-results/', 'resources/', 'coverage/', '.cache/'] },
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],
   {

@@ -2,8 +2,22 @@
  * The names of the contract's requests and events, without their schemas: the sandboxed preload
  * imports only this (it cannot load zod), the hosts check names against it.
  */
-export const REQUEST_NAMES = ['doctor'] as const;
-export const EVENT_NAMES = ['progress'] as const;
+export const REQUEST_NAMES = [
+  'doctor',
+  'listTeachers',
+  'importTeacher',
+  'inspectTeacher',
+  'saveTeacherManifest',
+  'listStudents',
+  'listMethods',
+  'startRun',
+  'controlRun',
+  'resumeRun',
+  'listRuns',
+  'getRun',
+  'exportRun',
+] as const;
+export const EVENT_NAMES = ['progress', 'runStatus', 'samples'] as const;
 
 export type RequestName = (typeof REQUEST_NAMES)[number];
 export type EventName = (typeof EVENT_NAMES)[number];

@@ -60,7 +60,12 @@ void app.whenReady().then(() => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  const host = new EngineHost();
+  // Each run trains in its own process: this bundle's run-worker.js, on Electron's own Node.
+  const host = new EngineHost({
+    dataDir: join(app.getPath('userData'), 'data'),
+    worker: { execPath: process.execPath, args: [join(here, 'run-worker.js')], env: { ELECTRON_RUN_AS_NODE: '1' } },
+  });
+  app.on('before-quit', () => void host.runs.stopAll());
   ipcMain.handle(IPC_INVOKE, (event, name: unknown, input: unknown) => {
     // Only our own page may call the engine.
     if (!event.senderFrame || !isAppUrl(event.senderFrame.url)) {

@@ -10,7 +10,7 @@ export const ENGINE_VERSION: string = pkg.version;
 
 export { DistilleryError, asDistilleryError, type DistilleryErrorCode } from './errors.ts';
 export { ProgressClock, type ProgressEvent, type ProgressListener } from './progress.ts';
-export { initBackend, activeBackend, probeBackends, type BackendChoice, type BackendName, type BackendProbe } from './backend/index.ts';
+export { initBackend, activeBackend, probeBackends, isBackendName, type BackendChoice, type BackendName, type BackendProbe } from './backend/index.ts';
 export { doctor, formatDoctorReport, type DoctorReport } from './doctor.ts';
 export { locateMnist } from './data/mnist.ts';
 export { appRoot, bundledTeachersDir, dataHome, defaultRunsDir } from './paths.ts';

@@ -14,15 +14,34 @@ import {
   type RequestName,
   type RequestOutputs,
 } from '../common/contract.ts';
-import { asDistilleryError, doctor, ENGINE_VERSION } from '../engine/index.ts';
+import { asDistilleryError, dataHome, doctor, ENGINE_VERSION } from '../engine/index.ts';
+import { teacherHandlers } from './teachers.ts';
+import { RunManager, type WorkerCommand } from './run-manager.ts';
 
-type Handlers = { [K in RequestName]: (input: RequestInput<K>) => Promise<RequestOutputs[K]> };
+export type Handlers = { [K in RequestName]: (input: RequestInput<K>) => Promise<RequestOutputs[K]> };
+
+export interface EngineHostOptions {
+  /** The app's own data folder (teachers the user imported, runs, exports). */
+  dataDir?: string;
+  /** How run workers start (Electron runs the bundled worker with ELECTRON_RUN_AS_NODE). */
+  worker?: WorkerCommand;
+}
 
 export class EngineHost {
   private readonly events = new EventEmitter();
-  private readonly handlers: Handlers = {
-    doctor: () => doctor(ENGINE_VERSION),
-  };
+  readonly dataDir: string;
+  readonly runs: RunManager;
+  private readonly handlers: Handlers;
+
+  constructor(options: EngineHostOptions = {}) {
+    this.dataDir = options.dataDir ?? dataHome();
+    this.runs = new RunManager({ dataDir: this.dataDir, emit: (event, payload) => this.emit(event, payload), worker: options.worker });
+    this.handlers = {
+      doctor: () => doctor(ENGINE_VERSION),
+      ...teacherHandlers({ dataDir: this.dataDir }),
+      ...this.runs.handlers(),
+    };
+  }
 
   /** Validates and runs one request; never throws — errors come back as data for the UI. */
   async dispatch(name: unknown, input: unknown): Promise<InvokeResult<unknown>> {

@@ -24,6 +24,8 @@ describe('browser mode', () => {
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     await page.goto(app.url);
+    // The doctor report lives on the Machine view, beside the wizard.
+    await page.getByTestId('nav-machine').click();
     await expect.poll(() => page.getByTestId('backend-name').textContent(), { timeout: 30_000 }).toBe(expected.backend.chosen);
     expect(await page.getByTestId('host-kind').textContent()).toBe('Browser mode');
     expect(await page.getByTestId('backend-summary').textContent()).toContain(expected.backend.reason);

@@ -33,7 +33,7 @@ describe('EngineHost.dispatch', () => {
   it('delivers events to subscribers until they unsubscribe', () => {
     const seen: unknown[] = [];
     const off = host.onEvent((event, payload) => seen.push([event, payload]));
-    const event = { task: 't', phase: 'p', step: 1, total: 2, etaSeconds: null, samplesPerSecond: null, values: { loss: 1 }, time: 0 };
+    const event = { runId: 'r', task: 't', phase: 'p', step: 1, total: 2, etaSeconds: null, samplesPerSecond: null, values: { loss: 1 }, time: 0 };
     host.emit('progress', event);
     off();
     host.emit('progress', event);

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { DistilleryError } from '../errors.ts';
+import { prepareWasm, setUpWasm } from './wasm/index.ts';
 
 export const BACKEND_ORDER = ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_ORDER)[number];
@@ -100,6 +101,7 @@ async function probeWebgpu(): Promise<BackendProbe> {
 async function probeWasm(): Promise<BackendProbe> {
   try {
     await import('@tensorflow/tfjs-backend-wasm');
+    await prepareWasm();
     return { name: 'wasm', available: true, detail: 'WebAssembly with XNNPACK and SIMD' };
   } catch (error) {
     return { name: 'wasm', available: false, detail: `the wasm backend does not load: ${moduleError(error)}` };
@@ -143,6 +145,9 @@ export function registerBackendSetUp(name: BackendName, hook: () => Promise<void
   setUpHooks[name] = hook;
 }
 
+// Distillery's training kernels for wasm (and its threads; see ./wasm/index.ts).
+registerBackendSetUp('wasm', setUpWasm);
+
 /**
  * Chooses and activates a backend, once per process. `prefer` (or DISTILLERY_BACKEND) forces one;
  * forcing one that is not available is an error rather than a silent fallback.
@@ -176,8 +181,9 @@ export async function initBackend(options: { prefer?: BackendName } = {}): Promi
 function backendThreads(name: BackendName): number | null {
   if (name === 'cpu') return 1;
   if (name === 'wasm') {
-    const backend = tf.backend() as unknown as { wasm?: { getThreadsCount?: () => number } };
-    return backend.wasm?.getThreadsCount?.() ?? 1;
+    // The compiled module's threads (the tfjs namespace on the emscripten module).
+    const backend = tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } };
+    return backend.wasm?.tfjs?.getThreadsCount?.() ?? 1;
   }
   return null;
 }

@@ -1,0 +1,180 @@
+import { resolve } from 'node:path';
+import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBackendName, type BackendName } from '../../engine/index.ts';
+import { expandDottedKeys, METHOD_IDS, RunControl } from '../../engine/methods/index.ts';
+import { listRuns } from '../../engine/runs/store.ts';
+import { resumeDistillation, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
+import { createProgressBar } from '../progress-bar.ts';
+import { numberOption, out, stringOption, type CliCommand, type ParsedValues } from '../command.ts';
+
+export const DEFAULT_TEACHER = 'lenet5-mnist';
+
+/** Shorthand flags → the method config's dotted keys. */
+const SHORTHANDS: Record<string, string> = {
+  'lr-g': 'generator.lr',
+  'lr-s': 'student.lr',
+  'epochs-g': 'generator.epochs',
+  'epochs-s': 'student.epochs',
+  iters: 'generator.itersPerEpoch,student.itersPerEpoch',
+  batch: 'generator.batchSize,student.batchSize',
+  tau: 'student.tau',
+  seed: 'seed',
+};
+
+function parseValue(raw: string): number | boolean | string {
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(n) ? n : raw;
+}
+
+export function overridesFrom(values: ParsedValues): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {};
+  for (const [flag, keys] of Object.entries(SHORTHANDS)) {
+    const raw = stringOption(values, flag);
+    if (raw === undefined) continue;
+    for (const key of keys.split(',')) overrides[key] = parseValue(raw);
+  }
+  const sets = values.set;
+  for (const item of Array.isArray(sets) ? sets : sets === undefined ? [] : [sets]) {
+    const match = /^([\w.]+)=(.*)$/.exec(String(item));
+    if (!match) throw new DistilleryError('BAD_INPUT', `--set takes key=value, got '${String(item)}'`);
+    overrides[match[1]!] = parseValue(match[2]!);
+  }
+  return overrides;
+}
+
+function backendOption(values: ParsedValues): BackendName | undefined {
+  const raw = stringOption(values, 'backend');
+  if (raw === undefined) return undefined;
+  if (!isBackendName(raw)) throw new DistilleryError('BAD_INPUT', `--backend ${raw} is not a backend (tensorflow, webgpu, wasm, cpu)`);
+  return raw;
+}
+
+/** Starts the backend and says which one, and why, before a long job. */
+async function announceBackend(values: ParsedValues): Promise<void> {
+  const backend = await initBackend({ prefer: backendOption(values) });
+  out.status(`Backend: ${backend.name}${backend.threads ? ` (${backend.threads} thread${backend.threads > 1 ? 's' : ''})` : ''} — ${backend.reason}`);
+}
+
+/** Ctrl+C stops after the current step and a checkpoint, so the run can be resumed. */
+function interruptible(): { control: RunControl; dispose: () => void } {
+  const control = new RunControl();
+  const onSignal = (): void => {
+    out.status('\nStopping after this step (checkpoint kept; `distillery runs --resume <id>` continues)…');
+    control.cancel('interrupted');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { control, dispose: () => (process.off('SIGINT', onSignal), void process.off('SIGTERM', onSignal)) };
+}
+
+export function printResult(result: DistillResult): void {
+  out.print(`Run ${result.id}: ${result.status} after ${result.position.globalStep} steps in ${result.wallSeconds.toFixed(0)} s`);
+  for (const [phase, values] of Object.entries(result.last)) {
+    out.print(`  ${phase}: ${Object.entries(values).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(4)}`).join(' ')}`);
+  }
+  out.print(`  folder: ${result.runDir}`);
+}
+
+export async function runDistill(values: ParsedValues, defaults: { maxSteps?: number } = {}): Promise<DistillResult> {
+  const { control, dispose } = interruptible();
+  try {
+    const teacher = stringOption(values, 'teacher') ?? resolve(bundledTeachersDir(), DEFAULT_TEACHER);
+    const maxSteps = values['max-steps'] === undefined ? defaults.maxSteps : numberOption(values, 'max-steps', 0, 1);
+    await announceBackend(values);
+    return await startDistillation(
+      {
+        teacher,
+        student: stringOption(values, 'student') ?? 'lenet5-half',
+        method: stringOption(values, 'method') ?? 'rdskd',
+        overrides: expandDottedKeys(overridesFrom(values)),
+        testData: stringOption(values, 'test-data'),
+        runsDir: stringOption(values, 'out') ?? defaultRunsDir(),
+      },
+      { onProgress: createProgressBar(), control, maxSteps, onStart: (run) => out.status(`Run ${run.id} in ${run.dir}`) },
+    );
+  } finally {
+    dispose();
+  }
+}
+
+export const DISTILL_OPTIONS = {
+  teacher: { type: 'string' },
+  student: { type: 'string' },
+  method: { type: 'string' },
+  'lr-g': { type: 'string' },
+  'lr-s': { type: 'string' },
+  'epochs-g': { type: 'string' },
+  'epochs-s': { type: 'string' },
+  iters: { type: 'string' },
+  batch: { type: 'string' },
+  tau: { type: 'string' },
+  seed: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  'test-data': { type: 'string' },
+  out: { type: 'string' },
+  'max-steps': { type: 'string' },
+  backend: { type: 'string' },
+} as const;
+
+export const distillCommand: CliCommand = {
+  name: 'distill',
+  summary: 'distil a teacher into a student without its training data',
+  usage: `Usage: distillery distill [--teacher DIR] [--student ARCH] [--method ID] [options]
+
+  --teacher DIR      teacher folder (model.json, weights, manifest.json); default: the bundled ${DEFAULT_TEACHER}
+  --student ARCH     student architecture from the zoo (default lenet5-half)
+  --method ID        ${METHOD_IDS.join(' | ')} (default rdskd)
+  --lr-g, --lr-s     generator / student learning rate
+  --epochs-g, --epochs-s, --iters, --batch, --tau, --seed
+                     schedule and KD temperature (defaults: the reference's for the teacher's dataset)
+  --set key=value    any config value by dotted key, e.g. --set student.lrDecay.factor=0.1 (repeatable)
+  --test-data SPEC   log test accuracy on real data (e.g. mnist); never used to choose the student
+  --out DIR          parent folder for the run (default ~/.distillery/runs)
+  --max-steps N      stop after N steps (resumable)
+  --backend NAME     tensorflow | webgpu | wasm | cpu
+
+Ctrl+C stops after the current step; \`distillery runs --resume <id>\` continues the run.`,
+  options: DISTILL_OPTIONS,
+  async run({ values }) {
+    const result = await runDistill(values);
+    printResult(result);
+    return 0;
+  },
+};
+
+export const runsCommand: CliCommand = {
+  name: 'runs',
+  summary: 'list runs, or resume one from its last checkpoint',
+  usage: 'Usage: distillery runs [--out DIR] [--json]\n       distillery runs --resume ID|DIR [--out DIR] [--max-steps N] [--backend NAME]\n\nLists the runs in DIR (default ~/.distillery/runs), newest first, or resumes one.',
+  options: { out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'max-steps': { type: 'string' }, backend: { type: 'string' } },
+  async run({ values }) {
+    const root = stringOption(values, 'out') ?? defaultRunsDir();
+    const target = stringOption(values, 'resume');
+    if (target) {
+      const dir = target.includes('/') ? resolve(target) : resolve(root, target);
+      const { control, dispose } = interruptible();
+      try {
+        const maxSteps = values['max-steps'] === undefined ? undefined : numberOption(values, 'max-steps', 0, 1);
+        await announceBackend(values);
+        printResult(await resumeDistillation(dir, { onProgress: createProgressBar(), control, maxSteps }));
+      } finally {
+        dispose();
+      }
+      return 0;
+    }
+    const runs = listRuns(root);
+    if (values.json) {
+      out.print(JSON.stringify(runs, null, 2));
+      return 0;
+    }
+    if (!runs.length) {
+      out.print(`No runs in ${root}.`);
+      return 0;
+    }
+    for (const run of runs) {
+      const pos = run.position ? `${run.position.globalStep} steps` : 'not started';
+      out.print(`${run.id}  ${run.method.padEnd(13)} ${run.dataset.padEnd(8)} ${run.status.padEnd(9)} ${pos}`);
+    }
+    return 0;
+  },
+};

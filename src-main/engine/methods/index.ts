@@ -1,0 +1,40 @@
+/**
+ * The method registry: one file per method, one entry here. The CLI and the app list methods from
+ * METHODS and run them through the driver (driver.ts) with a run store (../runs/store.ts).
+ *
+ * Implemented: rdskd, dafl, mskd. To come (same interface): zskt, deepinversion, zskd — their loss
+ * terms are already in losses.ts.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { DistilleryError } from '../errors.ts';
+import { buildDaflGenerator, buildZsktGenerator } from '../models/index.ts';
+import { dafl } from './dafl.ts';
+import { METHOD_IDS, type AnyMethodDefinition, type GeneratorFactory, type MethodId } from './method.ts';
+import { mskd } from './mskd.ts';
+import { rdskd } from './rdskd.ts';
+
+export const METHODS: Partial<Record<MethodId, AnyMethodDefinition>> = { rdskd, dafl, mskd };
+
+export function getMethod(id: string): AnyMethodDefinition {
+  const def = (METHODS as Record<string, AnyMethodDefinition | undefined>)[id];
+  if (!def) {
+    const known = (METHOD_IDS as readonly string[]).includes(id);
+    throw new DistilleryError(
+      'BAD_INPUT',
+      known ? `the ${id} method is not implemented yet` : `unknown method '${id}'`,
+      `available: ${Object.keys(METHODS).join(', ')}`,
+    );
+  }
+  return def;
+}
+
+/** The model zoo's generators (DAFL's for RDSKD/DAFL/MSKD, ZSKT's for ZSKT). */
+export const defaultGeneratorFactory: GeneratorFactory = (kind, options): tf.LayersModel =>
+  kind === 'dafl' ? buildDaflGenerator(options) : buildZsktGenerator(options);
+
+export * from './method.ts';
+export { runMethod, agreementOn, accuracyOn, type RunMethodOptions, type RunMethodResult } from './driver.ts';
+export * as losses from './losses.ts';
+export { rdskd, rdskdDefaults, rdskdConfigSchema, type RdskdConfig } from './rdskd.ts';
+export { dafl, daflDefaults, daflConfigSchema, type DaflConfig } from './dafl.ts';
+export { mskd } from './mskd.ts';

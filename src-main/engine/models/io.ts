@@ -1,0 +1,350 @@
+/**
+ * Model I/O on disk without tfjs-node: our own tf.io handler writing the TensorFlow.js layers
+ * format (model.json + a binary weights file), loadable by any TensorFlow.js.
+ *
+ * Writes are atomic: each file is written to a temporary name, flushed, and renamed. The weights
+ * file is named by a hash of its content (`weights.<hash>.bin`) and model.json is renamed into place
+ * last, so a reader (or a crash) never sees a model.json pointing at weights of another save; stale
+ * weight files are removed afterwards.
+ *
+ * Checkpoints (teacher training, generators and students of the methods): saveCheckpoint writes a
+ * complete step folder (models, optimizer states, a JSON state) and then atomically repoints
+ * `latest.json` at it, keeping the last few.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { DistilleryError } from '../errors.ts';
+import { MANIFEST_FILE, readManifest, type TeacherManifest } from './manifest.ts';
+
+export const MODEL_FILE = 'model.json';
+const GENERATED_BY = 'Distillery';
+
+/** Writes a file atomically: temp file in the same folder, fsync, rename over the target. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw new DistilleryError('IO', `cannot write ${file}: ${(error as Error).message}`, undefined, { cause: error });
+  }
+}
+
+function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
+  if (!data) return new Uint8Array(0);
+  return new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
+}
+
+/** Where model.json is, for a folder or a model.json path. */
+export function modelJsonPath(location: string): string {
+  const p = resolve(location);
+  return existsSync(p) && statSync(p).isDirectory() ? join(p, MODEL_FILE) : p;
+}
+
+/** A tf.io handler saving to / loading from a folder on disk (model.json + weights.<hash>.bin). */
+export function fileHandler(location: string): tf.io.IOHandler {
+  return {
+    async save(artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      const jsonPath = location.endsWith('.json') ? resolve(location) : join(resolve(location), MODEL_FILE);
+      const dir = dirname(jsonPath);
+      if (artifacts.modelTopology instanceof ArrayBuffer) {
+        throw new DistilleryError('BAD_MODEL', 'saving binary (graph-model) topologies is not supported');
+      }
+      const bytes = weightBytes(artifacts.weightData);
+      const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+      const weightsName = `weights.${hash}.bin`;
+      writeFileAtomic(join(dir, weightsName), bytes);
+      const modelJson: tf.io.ModelJSON = {
+        modelTopology: artifacts.modelTopology as tf.io.ModelJSON['modelTopology'],
+        format: artifacts.format ?? 'layers-model',
+        generatedBy: artifacts.generatedBy ?? GENERATED_BY,
+        convertedBy: artifacts.convertedBy ?? null,
+        weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs ?? [] }],
+        ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+        ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+      };
+      writeFileAtomic(jsonPath, JSON.stringify(modelJson));
+      // Remove weight files of earlier saves to this folder.
+      for (const name of readdirSync(dir)) {
+        if (/^weights\.[0-9a-f]+\.bin$/.test(name) && name !== weightsName) rmSync(join(dir, name), { force: true });
+      }
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    },
+
+    async load(): Promise<tf.io.ModelArtifacts> {
+      return readModelArtifacts(modelJsonPath(location));
+    },
+  };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8, string: 0 };
+
+function expectedBytes(spec: tf.io.WeightsManifestEntry): number {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const dtype = spec.quantization?.dtype ?? spec.dtype;
+  const size = DTYPE_BYTES[dtype];
+  if (size === undefined || size === 0) throw new DistilleryError('BAD_MODEL', `weight ${spec.name} has an unsupported dtype ${dtype}`);
+  return n * size;
+}
+
+/** Reads and checks model.json and its weight files. */
+export function readModelArtifacts(jsonPath: string): tf.io.ModelArtifacts {
+  if (!existsSync(jsonPath)) {
+    throw new DistilleryError('NOT_FOUND', `no model at ${jsonPath}`, 'give a folder holding model.json (a TensorFlow.js layers model) or the model.json itself');
+  }
+  let json: tf.io.ModelJSON;
+  try {
+    json = JSON.parse(readFileSync(jsonPath, 'utf8')) as tf.io.ModelJSON;
+  } catch (error) {
+    throw new DistilleryError('BAD_MODEL', `${jsonPath} is not valid JSON: ${(error as Error).message}`, undefined, { cause: error });
+  }
+  if (!json || typeof json !== 'object' || !json.modelTopology || typeof json.modelTopology !== 'object') {
+    throw new DistilleryError('BAD_MODEL', `${jsonPath} has no modelTopology: it is not a TensorFlow.js model`);
+  }
+  if (json.format === 'graph-model' || 'node' in (json.modelTopology as object)) {
+    throw new DistilleryError('BAD_MODEL', `${jsonPath} is a TensorFlow.js graph model`, 'Distillery needs a layers model (tf.LayersModel; convert Keras models with tensorflowjs_converter --output_format=tfjs_layers_model)');
+  }
+  if (!Array.isArray(json.weightsManifest)) {
+    throw new DistilleryError('BAD_MODEL', `${jsonPath} has no weightsManifest: the model's weights are missing`);
+  }
+  const dir = dirname(jsonPath);
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const group of json.weightsManifest) {
+    if (!group || !Array.isArray(group.paths) || !Array.isArray(group.weights)) {
+      throw new DistilleryError('BAD_MODEL', `${jsonPath}: a weightsManifest entry lacks paths or weights`);
+    }
+    let groupBytes = 0;
+    for (const p of group.paths) {
+      const file = join(dir, p);
+      if (resolve(file) !== file && !resolve(file).startsWith(resolve(dir))) {
+        throw new DistilleryError('BAD_MODEL', `${jsonPath} names a weights file outside its folder: ${p}`);
+      }
+      if (!existsSync(file)) {
+        throw new DistilleryError('BAD_MODEL', `the weights file ${p} named in ${basename(jsonPath)} is missing from ${dir}`, 'copy the whole model folder (model.json and its .bin files)');
+      }
+      const buf = readFileSync(file);
+      buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+      groupBytes += buf.byteLength;
+    }
+    const expected = group.weights.reduce((sum, s) => sum + expectedBytes(s), 0);
+    if (groupBytes !== expected) {
+      throw new DistilleryError('BAD_MODEL', `the weights files ${group.paths.join(', ')} hold ${groupBytes} bytes where model.json describes ${expected}: truncated or from another model`);
+    }
+    specs.push(...group.weights);
+  }
+  return {
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    trainingConfig: json.trainingConfig,
+    userDefinedMetadata: json.userDefinedMetadata,
+    weightSpecs: specs,
+    weightData: tf.io.CompositeArrayBuffer.join(buffers),
+  };
+}
+
+/** Saves a layers model (teacher, student or generator) to a folder. */
+export async function saveModel(model: tf.LayersModel, dir: string, options: { manifest?: TeacherManifest } = {}): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await model.save(fileHandler(dir));
+  if (options.manifest) writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(options.manifest, null, 2)}\n`);
+}
+
+/** Loads a layers model from a folder (or a model.json path); errors are DistilleryError BAD_MODEL / NOT_FOUND. */
+export async function loadModel(location: string): Promise<tf.LayersModel> {
+  const jsonPath = modelJsonPath(location);
+  const artifacts = readModelArtifacts(jsonPath);
+  try {
+    return await tf.loadLayersModel(tf.io.fromMemory(artifacts), { strict: true });
+  } catch (error) {
+    throw new DistilleryError('BAD_MODEL', `${jsonPath} could not be loaded: ${(error as Error).message}`, undefined, { cause: error });
+  }
+}
+
+export interface LoadedTeacher {
+  model: tf.LayersModel;
+  manifest: TeacherManifest;
+  dir: string;
+}
+
+/** Loads a model and its manifest, and checks that they agree (input shape, class count). */
+export async function loadTeacher(location: string): Promise<LoadedTeacher> {
+  const jsonPath = modelJsonPath(location);
+  const dir = dirname(jsonPath);
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) {
+    throw new DistilleryError('BAD_MODEL', `${dir} has no ${MANIFEST_FILE}`, 'a teacher needs a manifest.json beside model.json: its dataset, input shape, preprocessing and class names');
+  }
+  const manifest = readManifest(manifestPath);
+  const model = await loadModel(jsonPath);
+  try {
+    checkModelMatches(model, manifest.inputShape, manifest.numClasses, dir);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return { model, manifest, dir };
+}
+
+/** Throws BAD_MODEL unless the model takes [h, w, c] inputs and gives `numClasses` outputs. */
+export function checkModelMatches(model: tf.LayersModel, inputShape: readonly number[], numClasses: number, what: string): void {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new DistilleryError('BAD_MODEL', `${what}: the model must have one input and one output, it has ${model.inputs.length} and ${model.outputs.length}`);
+  }
+  const inShape = model.inputs[0]!.shape.slice(1);
+  if (inShape.length !== 3 || inShape.some((d, i) => d !== inputShape[i])) {
+    throw new DistilleryError('BAD_MODEL', `${what}: the model takes inputs of shape [${inShape.join(', ')}] but its manifest says [${inputShape.join(', ')}]`);
+  }
+  const outShape = model.outputs[0]!.shape;
+  if (outShape.length !== 2 || outShape[1] !== numClasses) {
+    throw new DistilleryError('BAD_MODEL', `${what}: the model's output has shape [${outShape.join(', ')}] but its manifest says ${numClasses} classes`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optimizer state and checkpoints
+
+const OPTIMIZER_FILE_SUFFIX = '.optimizer.json';
+
+/** Saves an optimizer's state (Adam moments, iteration count, …) beside a model. */
+export async function saveOptimizerState(optimizer: tf.Optimizer, file: string): Promise<void> {
+  const weights = await optimizer.getWeights();
+  const { data, specs } = await tf.io.encodeWeights(weights);
+  // getWeights returns the optimizer's variables plus fresh tensors (the iteration count): free those.
+  for (const w of weights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
+  const bytes = new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
+  const binName = `${basename(file)}.${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.bin`;
+  writeFileAtomic(join(dirname(file), binName), bytes);
+  writeFileAtomic(file, JSON.stringify({ className: optimizer.getClassName(), config: optimizer.getConfig(), weights: specs, path: binName }));
+}
+
+/** Restores an optimizer's state saved by saveOptimizerState into an optimizer of the same kind. */
+export async function loadOptimizerState(optimizer: tf.Optimizer, file: string): Promise<void> {
+  let meta: { className: string; weights: tf.io.WeightsManifestEntry[]; path: string };
+  try {
+    meta = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new DistilleryError('BAD_MODEL', `cannot read optimizer state ${file}: ${(error as Error).message}`, undefined, { cause: error });
+  }
+  if (meta.className !== optimizer.getClassName()) {
+    throw new DistilleryError('BAD_MODEL', `${file} holds ${meta.className} state, not ${optimizer.getClassName()}`);
+  }
+  const bin = join(dirname(file), meta.path);
+  if (!existsSync(bin)) throw new DistilleryError('BAD_MODEL', `the optimizer weights ${meta.path} are missing`);
+  const buf = readFileSync(bin);
+  const expected = meta.weights.reduce((sum, s) => sum + expectedBytes(s), 0);
+  if (buf.byteLength !== expected) throw new DistilleryError('BAD_MODEL', `${meta.path} holds ${buf.byteLength} bytes, expected ${expected}`);
+  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, meta.weights);
+  // Slots are matched by position (tfjs's optimizers apply them in the order of the variables they
+  // update, which is the model's weight order), so names need not match.
+  await optimizer.setWeights(meta.weights.map((s) => ({ name: s.name, tensor: map[s.name]! })));
+  tf.dispose(Object.values(map));
+}
+
+export interface CheckpointContent {
+  models: Record<string, tf.LayersModel>;
+  optimizers?: Record<string, tf.Optimizer>;
+  /** Anything JSON-serialisable: epoch, step, RNG state, metrics so far. */
+  state?: Record<string, unknown>;
+}
+
+interface LatestPointer {
+  folder: string;
+  savedAt: string;
+  state: Record<string, unknown>;
+}
+
+const LATEST = 'latest.json';
+
+/**
+ * Writes a checkpoint into `root/<label>/` and then atomically points `root/latest.json` at it.
+ * Keeps the `keep` most recent checkpoint folders.
+ */
+export async function saveCheckpoint(root: string, label: string, content: CheckpointContent, keep = 2): Promise<string> {
+  if (!/^[\w.-]+$/.test(label)) throw new DistilleryError('BAD_INPUT', `checkpoint label '${label}' must be letters, digits, '.', '_' or '-'`);
+  const folder = join(root, label);
+  rmSync(folder, { recursive: true, force: true });
+  for (const [name, model] of Object.entries(content.models)) await saveModel(model, join(folder, name));
+  for (const [name, opt] of Object.entries(content.optimizers ?? {})) await saveOptimizerState(opt, join(folder, `${name}${OPTIMIZER_FILE_SUFFIX}`));
+  const pointer: LatestPointer = { folder: label, savedAt: new Date().toISOString(), state: content.state ?? {} };
+  writeFileAtomic(join(folder, 'state.json'), JSON.stringify(pointer.state));
+  writeFileAtomic(join(root, LATEST), JSON.stringify(pointer, null, 2));
+  // Prune older checkpoint folders (those with a state.json), oldest first.
+  const folders = readdirSync(root)
+    .filter((n) => n !== label && existsSync(join(root, n, 'state.json')))
+    .map((n) => ({ n, t: statSync(join(root, n, 'state.json')).mtimeMs }))
+    .sort((a, b) => b.t - a.t);
+  for (const f of folders.slice(Math.max(0, keep - 1))) rmSync(join(root, f.n), { recursive: true, force: true });
+  return folder;
+}
+
+export interface LoadedCheckpoint {
+  folder: string;
+  models: Record<string, tf.LayersModel>;
+  state: Record<string, unknown>;
+}
+
+/** Whether `root` holds a checkpoint. */
+export function hasCheckpoint(root: string): boolean {
+  return existsSync(join(root, LATEST));
+}
+
+/**
+ * Loads the latest checkpoint under `root`: the named models, and optimizer states into the given
+ * optimizers (build them first, for the loaded models' variables).
+ */
+export async function loadCheckpoint(
+  root: string,
+  modelNames: readonly string[],
+  optimizers: (models: Record<string, tf.LayersModel>) => Record<string, tf.Optimizer> = () => ({}),
+): Promise<LoadedCheckpoint & { optimizers: Record<string, tf.Optimizer> }> {
+  const latest = join(root, LATEST);
+  if (!existsSync(latest)) throw new DistilleryError('NOT_FOUND', `no checkpoint in ${root}`);
+  let pointer: LatestPointer;
+  try {
+    pointer = JSON.parse(readFileSync(latest, 'utf8'));
+  } catch (error) {
+    throw new DistilleryError('BAD_MODEL', `${latest} is not valid JSON`, undefined, { cause: error });
+  }
+  const folder = join(root, pointer.folder);
+  const models: Record<string, tf.LayersModel> = {};
+  for (const name of modelNames) models[name] = await loadModel(join(folder, name));
+  const opts = optimizers(models);
+  for (const [name, opt] of Object.entries(opts)) {
+    const file = join(folder, `${name}${OPTIMIZER_FILE_SUFFIX}`);
+    if (existsSync(file)) await loadOptimizerState(opt, file);
+  }
+  return { folder, models, optimizers: opts, state: pointer.state };
+}
+
+/** Removes a file if present (used by callers cleaning up partial outputs). */
+export function removeIfExists(file: string): void {
+  if (existsSync(file)) unlinkSync(file);
+}

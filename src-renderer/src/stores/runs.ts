@@ -1,0 +1,91 @@
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import type { ErrorDto, ExportResultDto, RequestInput, RunDetailDto, RunSummaryDto } from '@common/contract.ts';
+import { api } from '@renderer/api/index.ts';
+import { toNotice } from '@renderer/lib/errors.ts';
+import { chartableKeys } from '@renderer/lib/series.ts';
+
+export type ExportFormat = RequestInput<'exportRun'>['format'];
+
+/** The history of runs, comparing two of them, and exporting a finished one's student. */
+export const useRunsStore = defineStore('runs', () => {
+  const runs = ref<RunSummaryDto[]>([]);
+  const loading = ref(false);
+  const error = ref<ErrorDto | null>(null);
+
+  /** Up to two runs chosen for comparison, oldest choice first. */
+  const compareIds = ref<string[]>([]);
+  const details = ref<Record<string, RunDetailDto>>({});
+  const compareKey = ref<string | null>(null);
+  const compareError = ref<ErrorDto | null>(null);
+
+  const exports = ref<Record<string, ExportResultDto>>({});
+  const exporting = ref<string | null>(null);
+  const exportError = ref<ErrorDto | null>(null);
+
+  /** Newest first. */
+  const sorted = computed(() => [...runs.value].sort((a, b) => b.createdAt.localeCompare(a.createdAt)));
+  const finished = computed(() => sorted.value.filter((r) => r.status === 'done'));
+  const compared = computed(() => compareIds.value.map((id) => details.value[id]).filter((d): d is RunDetailDto => d !== undefined));
+  /** Values both compared runs logged (the first run's if only one is chosen). */
+  const compareKeys = computed(() => {
+    const [a, b] = compared.value;
+    if (!a) return [];
+    const keysA = chartableKeys(a.metrics);
+    return b ? keysA.filter((k) => chartableKeys(b.metrics).includes(k)) : keysA;
+  });
+
+  async function refresh(): Promise<void> {
+    loading.value = true;
+    error.value = null;
+    try {
+      runs.value = await api.invoke('listRuns', {});
+      compareIds.value = compareIds.value.filter((id) => runs.value.some((r) => r.id === id));
+    } catch (e) {
+      error.value = toNotice(e);
+    } finally {
+      loading.value = false;
+    }
+  }
+
+  function pickKey(): void {
+    const keys = compareKeys.value;
+    if (compareKey.value && keys.includes(compareKey.value)) return;
+    compareKey.value = keys.find((k) => k === 'agreement') ?? keys.find((k) => k === 'kd') ?? keys[0] ?? null;
+  }
+
+  /** Adds a run to the comparison (the older choice drops out beyond two) or removes it. */
+  async function toggleCompare(runId: string): Promise<void> {
+    if (compareIds.value.includes(runId)) {
+      compareIds.value = compareIds.value.filter((id) => id !== runId);
+      pickKey();
+      return;
+    }
+    compareIds.value = [...compareIds.value, runId].slice(-2);
+    compareError.value = null;
+    try {
+      details.value = { ...details.value, [runId]: await api.invoke('getRun', { runId, maxPoints: 1000 }) };
+    } catch (e) {
+      compareError.value = toNotice(e);
+      compareIds.value = compareIds.value.filter((id) => id !== runId);
+    }
+    pickKey();
+  }
+
+  async function exportRun(runId: string, format: ExportFormat): Promise<ExportResultDto | null> {
+    exporting.value = runId;
+    exportError.value = null;
+    try {
+      const result = await api.invoke('exportRun', { runId, format });
+      exports.value = { ...exports.value, [runId]: result };
+      return result;
+    } catch (e) {
+      exportError.value = toNotice(e);
+      return null;
+    } finally {
+      exporting.value = null;
+    }
+  }
+
+  return { runs, loading, error, compareIds, details, compareKey, compareError, exports, exporting, exportError, sorted, finished, compared, compareKeys, refresh, toggleCompare, exportRun };
+});

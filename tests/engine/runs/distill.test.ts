@@ -1,0 +1,106 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveModel } from '../../../src-main/engine/models/index.ts';
+import { datasetDefaults, listRuns, resumeDistillation, RunStore, startDistillation } from '../../../src-main/engine/runs/index.ts';
+
+const SHAPE = [4, 4, 1] as const;
+const K = 4;
+
+function classifier(seed: number, name: string): tf.LayersModel {
+  return tf.sequential({
+    name,
+    layers: [
+      tf.layers.flatten({ inputShape: [...SHAPE] }),
+      tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+      tf.layers.dense({ units: K, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+    ],
+  });
+}
+
+const tinyGenerator = (_kind: 'dafl' | 'zskt', o: { outputShape: readonly number[]; latentDim: number }) =>
+  tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [o.latentDim], units: 16, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.batchNormalization({ epsilon: 0.8 }),
+      tf.layers.reshape({ targetShape: [...SHAPE] }),
+    ],
+  });
+
+const drive = { buildStudent: () => classifier(7, 'student'), buildGenerator: tinyGenerator };
+const overrides = { latentDim: 5, generator: { epochs: 1, itersPerEpoch: 4, batchSize: 8 }, student: { epochs: 1, itersPerEpoch: 4, batchSize: 8 }, checkpointEvery: 2, sampleEvery: 0, evalEvery: 0, evalSamples: 8 };
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'distillery-distill-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function writeTeacher(dir: string, seed = 1): Promise<void> {
+  const model = classifier(seed, 'teacher');
+  await saveModel(model, dir, {
+    manifest: {
+      format: 'distillery-teacher',
+      version: 1,
+      name: 'tiny',
+      architecture: 'custom',
+      dataset: { name: 'MNIST' },
+      inputShape: [...SHAPE],
+      numClasses: K,
+      classNames: ['a', 'b', 'c', 'd'],
+      output: 'logits',
+      preprocessing: { scale: 1 / 255, mean: [0.1307], std: [0.3081] },
+    },
+  });
+  model.dispose();
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await tf.ready();
+});
+
+describe('start and resume a distillation', () => {
+  it('maps dataset names to reference defaults', () => {
+    expect(datasetDefaults('MNIST')).toEqual({ dataset: 'mnist', exact: true });
+    expect(datasetDefaults('CIFAR-10')).toEqual({ dataset: 'cifar10', exact: true });
+    expect(datasetDefaults('my-xrays')).toEqual({ dataset: 'mnist', exact: false });
+  });
+
+  it('starts from a teacher folder, resumes to the end, refuses changes', async () => {
+    const root = tmp();
+    const teacherDir = join(root, 'teacher');
+    await writeTeacher(teacherDir);
+    const runs = join(root, 'runs');
+    const first = await startDistillation({ teacher: teacherDir, student: 'tiny', method: 'rdskd', overrides, runsDir: runs, id: 'r' }, { ...drive, maxSteps: 3 });
+    expect(first.status).toBe('stopped');
+    const config = JSON.parse(readFileSync(join(runs, 'r', 'config.json'), 'utf8'));
+    expect(config.dataset).toBe('mnist');
+    expect(config.config.student.tau).toBe(10); // reference default kept under the overrides
+    expect(config.teacher.weights).toMatch(/^[0-9a-f]{32}$/);
+    // a changed option is refused, naming it
+    await expect(resumeDistillation(join(runs, 'r'), drive, { overrides: { ...overrides, generator: { ...overrides.generator, lr: 0.2 } } })).rejects.toThrow(/differs in: config\.generator\.lr/);
+    // the same options are accepted
+    const done = await resumeDistillation(join(runs, 'r'), drive, { overrides });
+    expect(done.status).toBe('done');
+    expect(RunStore.open(join(runs, 'r')).readMetrics().map((m) => m.globalStep)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(listRuns(runs)[0]).toMatchObject({ id: 'r', status: 'done', method: 'rdskd' });
+    await expect(resumeDistillation(join(runs, 'r'), drive)).rejects.toThrow(/already finished/);
+  });
+
+  it('refuses to resume with a teacher whose weights changed', async () => {
+    const root = tmp();
+    const teacherDir = join(root, 'teacher');
+    await writeTeacher(teacherDir);
+    const runs = join(root, 'runs');
+    await startDistillation({ teacher: teacherDir, student: 'tiny', method: 'dafl', overrides: { latentDim: 5, epochs: 1, itersPerEpoch: 4, batchSize: 8, evalSamples: 8, sampleEvery: 0 }, runsDir: runs, id: 'd' }, { ...drive, maxSteps: 1 });
+    await writeTeacher(teacherDir, 42);
+    await expect(resumeDistillation(join(runs, 'd'), drive)).rejects.toThrow(/not the one run d started with/);
+  });
+});
