@@ -1,25 +1,12 @@
 /**
  * Progress events: everything long-running in the engine (teacher training, a method's phases,
  * metrics) reports through this one shape, so the CLI's progress bar, the run store's
- * metrics.jsonl and the app's live charts read the same stream.
+ * metrics.jsonl and the app's live charts read the same stream. The shape is the contract's
+ * ProgressEventDto (phase, step/total, ETA, samples per second, every logged value, time).
  */
-export interface ProgressEvent {
-  /** What is running, e.g. 'train-teacher', 'rdskd'. */
-  task: string;
-  /** Phase within the task, e.g. 'generator', 'student', 'eval'. */
-  phase: string;
-  /** Steps done in this phase (1-based after the first step) and the phase's total. */
-  step: number;
-  total: number;
-  /** Seconds left in this phase, estimated from the recent step rate; null until known. */
-  etaSeconds: number | null;
-  /** Samples processed per second over the recent steps. */
-  samplesPerSecond: number | null;
-  /** Every logged value of this step: each loss term, accuracy, agreement, ... */
-  values: Record<string, number>;
-  /** Wall-clock time of the event, ms since the epoch. */
-  time: number;
-}
+import type { ProgressEventDto } from '../common/contract.ts';
+
+export type ProgressEvent = ProgressEventDto;
 
 export type ProgressListener = (event: ProgressEvent) => void;
 

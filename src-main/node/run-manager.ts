@@ -8,11 +8,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ErrorDto, EventName, EventPayloads, MetricPointDto, RequestInput, RunDetailDto, RunStatusDto, RunSummaryDto, SampleGridDto } from '../common/contract.ts';
-import { bundledTeachersDir, DistilleryError } from '../engine/index.ts';
+import { DistilleryError } from '../engine/index.ts';
 import { exportStudent } from '../engine/export/tfjs.ts';
 import { getMethod } from '../engine/methods/index.ts';
 import { listRuns, RUN_FILES, RunStore, type MetricRecord, type RunListing } from '../engine/runs/store.ts';
 import type { Handlers } from './host.ts';
+import { resolveTeacher } from './teachers.ts';
 import type { FromWorker, ToWorker, WorkerJob } from './run-protocol.ts';
 
 /** How a worker process is started. The default runs the TypeScript worker through tsx. */
@@ -50,7 +51,10 @@ export class RunManager {
     return {
       startRun: (input) => this.start(input),
       controlRun: async ({ runId, action }) => ({ runId, status: this.control(runId, action) }),
-      resumeRun: async ({ runId }) => this.launch({ kind: 'resume', runDir: this.runDir(runId) }),
+      resumeRun: async ({ runId }) => {
+        if (this.live.has(runId)) throw new DistilleryError('BAD_INPUT', `run ${runId} is still running`, 'pause resumes with controlRun; resumeRun continues a stopped run');
+        return this.launch({ kind: 'resume', runDir: this.runDir(runId) });
+      },
       listRuns: async () => listRuns(this.runsDir).map((r) => this.summary(r)),
       getRun: async ({ runId, maxPoints }) => this.detail(runId, maxPoints ?? 400),
       exportRun: async ({ runId, format }) => exportStudent(this.runDir(runId), join(this.options.dataDir, 'exports', runId), { float16: format === 'tfjs-float16' }),
@@ -65,19 +69,11 @@ export class RunManager {
     return dir;
   }
 
-  private teacherDir(teacherId: string): string {
-    for (const root of [bundledTeachersDir(), join(this.options.dataDir, 'teachers')]) {
-      const dir = resolve(root, teacherId);
-      if (dir.startsWith(resolve(root) + sep) && existsSync(join(dir, 'model.json'))) return dir;
-    }
-    throw new DistilleryError('NOT_FOUND', `there is no teacher ${teacherId}`, 'import it first (drop its model.json and weight files on the app)');
-  }
-
   private async start(input: RequestInput<'startRun'>): Promise<{ runId: string }> {
     const testData = input.testData ? (input.testData.kind === 'mnist' ? 'mnist' : input.testData.path) : undefined;
     return this.launch({
       kind: 'start',
-      request: { teacher: this.teacherDir(input.teacherId), student: input.student, method: input.method, overrides: input.overrides ?? {}, testData, runsDir: this.runsDir },
+      request: { teacher: resolveTeacher({ dataDir: this.options.dataDir }, input.teacherId).dir, student: input.student, method: input.method, overrides: input.overrides ?? {}, testData, runsDir: this.runsDir },
     });
   }
 
@@ -217,7 +213,7 @@ function summaryOf(store: RunStore, listing: RunListing, metrics: MetricRecord[]
     id: listing.id,
     method: listing.method,
     dataset: listing.dataset,
-    student: (store.record.student as { arch?: string }).arch ?? 'unknown',
+    student: (store.record.student as { architecture?: string }).architecture ?? 'unknown',
     teacher: String((store.record.teacher as { dir?: string }).dir ?? 'unknown').split(/[\\/]/).at(-1) ?? 'unknown',
     createdAt: listing.createdAt,
     status: liveStatus ?? listing.status,

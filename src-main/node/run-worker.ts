@@ -40,7 +40,9 @@ async function run(job: Extract<ToWorker, { type: 'job' }>['job']): Promise<void
     onStart: (r) => send({ type: 'started', runId: r.id, runDir: r.dir }),
     onProgress: (event) => {
       const now = Date.now();
-      if (now - lastSent < PROGRESS_INTERVAL_MS && event.step !== event.total) return;
+      // Throttled, but never a step that carries an evaluation (agreement, test accuracy).
+      const evaluated = 'agreement' in event.values || 'testAccuracy' in event.values;
+      if (now - lastSent < PROGRESS_INTERVAL_MS && event.step !== event.total && !evaluated) return;
       lastSent = now;
       send({ type: 'progress', event });
     },

@@ -491,6 +491,47 @@ const METHOD_HELP: Partial<Record<MethodId, Record<string, string>>> = {
     'student.lrDecay.factor': 'Multiplies the student\'s learning rate at each decay milestone (epoch).',
   },
 };
+const POOL_STUDENT_HELP: Record<string, string> = {
+  'student.epochs': 'Epochs of distillation over the pool of synthesised images (phase 2).',
+  'student.batchSize': 'Synthesised images per student step.',
+  'student.lr': 'Adam learning rate of the student.',
+  'student.tau': 'Distillation temperature τ: higher softens the teacher\'s probabilities.',
+};
+METHOD_HELP.zskt = {
+  batchSize: 'Generated images per step, for both the generator and the student.',
+  iterations: 'Outer iterations (pseudo-batches); the cosine learning-rate schedules run over these.',
+  'generator.lr': 'Adam learning rate of the generator (cosine-annealed).',
+  'generator.steps': 'Generator updates per iteration: it seeks images where student and teacher disagree.',
+  'student.lr': 'Adam learning rate of the student (cosine-annealed).',
+  'student.steps': 'Student updates per iteration: it matches the teacher on the generator\'s images.',
+  beta: 'Weight β of the attention-transfer term between matching residual groups.',
+  clipNorm: 'Clips the gradient norm of both updates to this value (stability).',
+  klReduction: 'How the KL divergence is averaged: per element (the reference) or per sample (batchmean).',
+  attention: 'Attention transfer: auto (when teacher and student have matching groups), require, or off.',
+};
+METHOD_HELP.deepinversion = {
+  'synthesis.batches': 'Batches of images synthesised; the pool holds batches × batch size images.',
+  'synthesis.batchSize': 'Images optimised together in one batch.',
+  'synthesis.iterations': 'Adam iterations spent on each batch of images.',
+  'synthesis.lr': 'Adam learning rate of the image pixels.',
+  'synthesis.jitter': 'Random shift of up to this many pixels each iteration (a prior against noise).',
+  'synthesis.rFeat': 'Weight of the BatchNorm statistics term: match the teacher\'s stored feature means and variances.',
+  'synthesis.tv': 'Weight of the total-variation prior (smooth images).',
+  'synthesis.l2': 'Weight of the L2 prior on pixel values.',
+  'synthesis.cig': 'Adaptive DeepInversion\'s competition weight: seek images where the student disagrees (0 = off).',
+  'synthesis.bnStatistics': 'BatchNorm statistics term: auto (if the teacher has BatchNorm), require, or off.',
+  'synthesis.keep': 'Which images of each batch go to the pool: the best (lowest loss) seen, or the last iterate (the reference).',
+  ...POOL_STUDENT_HELP,
+};
+METHOD_HELP.zskd = {
+  'synthesis.impressions': 'Data impressions synthesised in total (a multiple of the batch size).',
+  'synthesis.batchSize': 'Impressions optimised together in one batch.',
+  'synthesis.iterations': 'Adam iterations spent on each batch of impressions.',
+  'synthesis.lr': 'Adam learning rate of the impression pixels.',
+  'synthesis.tau': 'Temperature of the impression loss against the sampled soft targets.',
+  'synthesis.referenceBug': 'Reproduce the reference code\'s re-normalisation of the class-similarity row (cancels β).',
+  ...POOL_STUDENT_HELP,
+};
 METHOD_HELP.mskd = {
   ...METHOD_HELP.rdskd,
   'generator.batchSize': 'Generated images per generator step (even: mode seeking compares two halves).',

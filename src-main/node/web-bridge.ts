@@ -24,8 +24,10 @@ const MIME: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Largest request body accepted: the contract's payloads are small JSON objects. */
+/** Largest request body accepted: the contract's payloads are small JSON objects, except a
+ * teacher model the user drops, which travels as base64 (the contract caps it at 400 MB). */
 const MAX_BODY_BYTES = 1 << 20;
+const MAX_MODEL_UPLOAD_BYTES = 420 * 1024 * 1024;
 
 export interface WebBridge {
   url: string;
@@ -87,11 +89,13 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 
 async function invoke(req: IncomingMessage, res: ServerResponse, host: EngineHost): Promise<void> {
   if (!req.headers['content-type']?.startsWith('application/json')) return send(res, 415, 'text/plain', 'expected application/json');
+  const name = decodeURIComponent(req.url!.slice('/api/invoke/'.length));
+  const limit = name === 'importTeacher' ? MAX_MODEL_UPLOAD_BYTES : MAX_BODY_BYTES;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return send(res, 413, 'text/plain', 'payload too large');
+    if (size > limit) return send(res, 413, 'text/plain', 'payload too large');
     chunks.push(chunk as Buffer);
   }
   let input: unknown;
@@ -100,7 +104,6 @@ async function invoke(req: IncomingMessage, res: ServerResponse, host: EngineHos
   } catch {
     return send(res, 400, 'application/json', JSON.stringify({ ok: false, error: { code: 'BAD_INPUT', message: 'the body is not JSON' } }));
   }
-  const name = decodeURIComponent(req.url!.slice('/api/invoke/'.length));
   const result = await host.dispatch(name, input);
   send(res, 200, 'application/json', JSON.stringify(result));
 }

@@ -3,7 +3,7 @@ import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBac
 import { expandDottedKeys, METHOD_IDS, RunControl } from '../../engine/methods/index.ts';
 import { listRuns } from '../../engine/runs/store.ts';
 import { resumeDistillation, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
-import { createProgressBar } from '../progress-bar.ts';
+import { progressPrinter } from './progress-line.ts';
 import { numberOption, out, stringOption, type CliCommand, type ParsedValues } from '../command.ts';
 
 export const DEFAULT_TEACHER = 'lenet5-mnist';
@@ -90,7 +90,7 @@ export async function runDistill(values: ParsedValues, defaults: { maxSteps?: nu
         testData: stringOption(values, 'test-data'),
         runsDir: stringOption(values, 'out') ?? defaultRunsDir(),
       },
-      { onProgress: createProgressBar(), control, maxSteps, onStart: (run) => out.status(`Run ${run.id} in ${run.dir}`) },
+      { onProgress: progressPrinter(), control, maxSteps, onStart: (run) => out.status(`Run ${run.id} in ${run.dir}`) },
     );
   } finally {
     dispose();
@@ -156,7 +156,7 @@ export const runsCommand: CliCommand = {
       try {
         const maxSteps = values['max-steps'] === undefined ? undefined : numberOption(values, 'max-steps', 0, 1);
         await announceBackend(values);
-        printResult(await resumeDistillation(dir, { onProgress: createProgressBar(), control, maxSteps }));
+        printResult(await resumeDistillation(dir, { onProgress: progressPrinter(), control, maxSteps }));
       } finally {
         dispose();
       }

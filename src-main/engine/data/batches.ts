@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Preprocessor } from './preprocess.ts';
 import { sampleBytes, type ImageSource } from './types.ts';
+import { mulberry32 } from '../random.ts';
 
 export interface Batch {
   /** Normalised inputs, [size, h, w, c] flattened. */
@@ -17,22 +18,10 @@ export interface Batch {
   indices: Int32Array;
 }
 
-/** mulberry32: a small seeded PRNG, returns floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function shuffledIndices(n: number, seed: number): Int32Array {
   const idx = new Int32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     const t = idx[i]!;

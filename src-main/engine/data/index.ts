@@ -8,6 +8,6 @@ export { openImageFolder, decodeImage, listImageFolder, type FolderOptions } fro
 export { openDataset, DATA_SPEC_HELP, type OpenOptions } from './open.ts';
 export { DATASET_PRESETS, type DatasetPreset } from './presets.ts';
 export { Preprocessor, resizeImage, convertChannels } from './preprocess.ts';
-export { iterateBatches, batchTensors, batchCount, shuffledIndices, seededRandom, type Batch, type BatchOptions } from './batches.ts';
+export { iterateBatches, batchTensors, batchCount, shuffledIndices, type Batch, type BatchOptions } from './batches.ts';
 export { channelStatistics } from './stats.ts';
 export { sampleBytes, type ImageSource, type DatasetKind, type Shape3 } from './types.ts';

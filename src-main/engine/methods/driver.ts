@@ -164,6 +164,9 @@ export async function runMethod(options: RunMethodOptions): Promise<RunMethodRes
       const phase = phases[p]!;
       const clock = new ProgressClock();
       for (let s = p === position.phaseIndex ? position.step : 0; s < phase.total; s++) {
+        // Let the event loop run between steps: a steps loop of synchronous kernels would otherwise
+        // keep pause/cancel messages and signals (Ctrl+C, the app's buttons) waiting until the end.
+        await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
         if (control?.paused) {
           store?.setStatus('paused');
           await control.waitIfPaused();

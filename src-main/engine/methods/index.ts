@@ -2,8 +2,7 @@
  * The method registry: one file per method, one entry here. The CLI and the app list methods from
  * METHODS and run them through the driver (driver.ts) with a run store (../runs/store.ts).
  *
- * Implemented: rdskd, dafl, mskd. To come (same interface): zskt, deepinversion, zskd — their loss
- * terms are already in losses.ts.
+ * Implemented: all six (rdskd, dafl, mskd, zskt, deepinversion, zskd).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { DistilleryError } from '../errors.ts';
@@ -12,8 +11,11 @@ import { dafl } from './dafl.ts';
 import { METHOD_IDS, type AnyMethodDefinition, type GeneratorFactory, type MethodId } from './method.ts';
 import { mskd } from './mskd.ts';
 import { rdskd } from './rdskd.ts';
+import { deepInversion } from './deepinversion.ts';
+import { zskd } from './zskd.ts';
+import { zskt } from './zskt.ts';
 
-export const METHODS: Partial<Record<MethodId, AnyMethodDefinition>> = { rdskd, dafl, mskd };
+export const METHODS: Partial<Record<MethodId, AnyMethodDefinition>> = { rdskd, dafl, mskd, zskt, deepinversion: deepInversion, zskd };
 
 export function getMethod(id: string): AnyMethodDefinition {
   const def = (METHODS as Record<string, AnyMethodDefinition | undefined>)[id];
@@ -38,3 +40,6 @@ export * as losses from './losses.ts';
 export { rdskd, rdskdDefaults, rdskdConfigSchema, type RdskdConfig } from './rdskd.ts';
 export { dafl, daflDefaults, daflConfigSchema, type DaflConfig } from './dafl.ts';
 export { mskd } from './mskd.ts';
+export { zskt, zsktDefaults, zsktConfigSchema, type ZsktConfig } from './zskt.ts';
+export { deepInversion, deepInversionDefaults, deepInversionConfigSchema, type DeepInversionConfig } from './deepinversion.ts';
+export { zskd, zskdDefaults, zskdConfigSchema, type ZskdConfig } from './zskd.ts';

@@ -4,17 +4,9 @@
  * drawn without saving any generator state.
  */
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG. Returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../random.ts';
+
+export { mulberry32 };
 
 /** A 31-bit seed derived from a run seed and any number of integers (phase index, step, ...). */
 export function deriveSeed(seed: number, ...parts: number[]): number {

@@ -110,7 +110,7 @@ describe('configs', () => {
     expect(bad('rdskd', { student: { tau: -1 } }).code).toBe('BAD_INPUT');
     expect(bad('dafl', { lrG: 0.1, typo: 1 }).message).toMatch(/typo|Unrecognized/);
     expect(() => getMethod('nope')).toThrow(/unknown method/);
-    expect(Object.keys(METHODS).sort()).toEqual(['dafl', 'mskd', 'rdskd']);
+    expect(Object.keys(METHODS).sort()).toEqual(['dafl', 'deepinversion', 'mskd', 'rdskd', 'zskd', 'zskt']);
   });
 });
 

@@ -1,16 +1,8 @@
 /** Small deterministic helpers shared by the metrics tests. */
+import { mulberry32 } from '../../../src-main/engine/random.ts';
 
-/** mulberry32: a seeded uniform [0, 1) generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded uniform [0, 1) generator. */
+export const rng = mulberry32;
 
 /** Standard normal draws (Box–Muller) from a seeded generator. */
 export function normals(seed: number, count: number): number[] {
