@@ -111,7 +111,14 @@ export const requestSchemas = {
   resumeRun: z.object({ runId: idSchema }).strict(),
   listRuns: z.object({}).strict(),
   getRun: z.object({ runId: idSchema, maxPoints: z.number().int().min(10).max(100_000).optional() }).strict(),
-  exportRun: z.object({ runId: idSchema, format: z.enum(['tfjs', 'tfjs-float16']) }).strict(),
+  exportRun: z.object({
+    runId: idSchema,
+    format: z.enum(['tfjs', 'tfjs-float16']),
+    /** A folder the user chose with chooseFolder (desktop app); default: the app's data folder. */
+    folder: z.string().min(1).max(4096).optional(),
+  }).strict(),
+  /** Asks the user for a folder with the system dialog (desktop app only); null when cancelled. */
+  chooseFolder: z.object({ purpose: z.enum(['export']) }).strict(),
 } satisfies Record<RequestName, z.ZodType>;
 
 export type RequestInput<K extends RequestName> = z.input<(typeof requestSchemas)[K]>;
@@ -243,6 +250,7 @@ export interface RequestOutputs {
   listRuns: RunSummaryDto[];
   getRun: RunDetailDto;
   exportRun: ExportResultDto;
+  chooseFolder: { folder: string } | null;
 }
 
 export interface EventPayloads {

@@ -16,6 +16,7 @@ export const REQUEST_NAMES = [
   'listRuns',
   'getRun',
   'exportRun',
+  'chooseFolder',
 ] as const;
 export const EVENT_NAMES = ['progress', 'runStatus', 'samples'] as const;
 

@@ -3,7 +3,7 @@
  * renderer runs under (context isolation, sandbox, no Node in the page, strict CSP, no navigation
  * away from the app, no new windows).
  */
-import { app, BrowserWindow, ipcMain, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, session, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IPC_EVENT, IPC_INVOKE } from '../common/names.ts';
@@ -55,6 +55,22 @@ function lockDown(contents: WebContents): void {
   });
 }
 
+function menuTemplate(): MenuItemConstructorOptions[] {
+  return [
+    ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as MenuItemConstructorOptions] : []),
+    { role: 'fileMenu' },
+    { role: 'editMenu' },
+    { role: 'viewMenu' },
+    { role: 'windowMenu' },
+    {
+      role: 'help',
+      submenu: [
+        { label: 'Show the data folder', click: () => void shell.openPath(join(app.getPath('userData'), 'data')) },
+      ],
+    },
+  ];
+}
+
 void app.whenReady().then(() => {
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
@@ -64,7 +80,14 @@ void app.whenReady().then(() => {
   const host = new EngineHost({
     dataDir: join(app.getPath('userData'), 'data'),
     worker: { execPath: process.execPath, args: [join(here, 'run-worker.js')], env: { ELECTRON_RUN_AS_NODE: '1' } },
+    chooseFolder: async () => {
+      const window = BrowserWindow.getFocusedWindow();
+      const options = { title: 'Export the student to…', properties: ['openDirectory', 'createDirectory'] } satisfies Electron.OpenDialogOptions;
+      const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? null : (result.filePaths[0] ?? null);
+    },
   });
+  Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate()));
   app.on('before-quit', () => void host.runs.stopAll());
   ipcMain.handle(IPC_INVOKE, (event, name: unknown, input: unknown) => {
     // Only our own page may call the engine.

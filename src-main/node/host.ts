@@ -14,7 +14,8 @@ import {
   type RequestName,
   type RequestOutputs,
 } from '../common/contract.ts';
-import { asDistilleryError, dataHome, doctor, ENGINE_VERSION } from '../engine/index.ts';
+import { resolve } from 'node:path';
+import { asDistilleryError, dataHome, DistilleryError, doctor, ENGINE_VERSION } from '../engine/index.ts';
 import { teacherHandlers } from './teachers.ts';
 import { RunManager, type WorkerCommand } from './run-manager.ts';
 
@@ -25,6 +26,8 @@ export interface EngineHostOptions {
   dataDir?: string;
   /** How run workers start (Electron runs the bundled worker with ELECTRON_RUN_AS_NODE). */
   worker?: WorkerCommand;
+  /** The system's folder dialog (desktop app); browser mode has none. Resolves null when cancelled. */
+  chooseFolder?: (purpose: 'export') => Promise<string | null>;
 }
 
 export class EngineHost {
@@ -35,11 +38,28 @@ export class EngineHost {
 
   constructor(options: EngineHostOptions = {}) {
     this.dataDir = options.dataDir ?? dataHome();
-    this.runs = new RunManager({ dataDir: this.dataDir, emit: (event, payload) => this.emit(event, payload), worker: options.worker });
+    // Folders the user picked in a system dialog during this session: the only places outside the
+    // data folder the host writes to.
+    const chosenFolders = new Set<string>();
+    this.runs = new RunManager({
+      dataDir: this.dataDir,
+      emit: (event, payload) => this.emit(event, payload),
+      worker: options.worker,
+      isChosenFolder: (folder) => chosenFolders.has(resolve(folder)),
+    });
     this.handlers = {
       doctor: () => doctor(ENGINE_VERSION),
       ...teacherHandlers({ dataDir: this.dataDir }),
       ...this.runs.handlers(),
+      chooseFolder: async ({ purpose }) => {
+        if (!options.chooseFolder) {
+          throw new DistilleryError('BAD_INPUT', 'choosing a folder needs the desktop app', "in browser mode exports go to the app's data folder");
+        }
+        const folder = await options.chooseFolder(purpose);
+        if (!folder) return null;
+        chosenFolders.add(resolve(folder));
+        return { folder: resolve(folder) };
+      },
     };
   }
 

@@ -42,7 +42,15 @@ export class RunManager {
   private readonly live = new Map<string, LiveRun>();
   private readonly worker: WorkerCommand;
 
-  constructor(private readonly options: { dataDir: string; emit: <E extends EventName>(event: E, payload: EventPayloads[E]) => void; worker?: WorkerCommand }) {
+  constructor(
+    private readonly options: {
+      dataDir: string;
+      emit: <E extends EventName>(event: E, payload: EventPayloads[E]) => void;
+      worker?: WorkerCommand;
+      /** Whether the user picked this folder in a system dialog (exports may go there). */
+      isChosenFolder?: (folder: string) => boolean;
+    },
+  ) {
     this.runsDir = join(options.dataDir, 'runs');
     this.worker = options.worker ?? defaultWorkerCommand();
   }
@@ -57,7 +65,13 @@ export class RunManager {
       },
       listRuns: async () => listRuns(this.runsDir).map((r) => this.summary(r)),
       getRun: async ({ runId, maxPoints }) => this.detail(runId, maxPoints ?? 400),
-      exportRun: async ({ runId, format }) => exportStudent(this.runDir(runId), join(this.options.dataDir, 'exports', runId), { float16: format === 'tfjs-float16' }),
+      exportRun: async ({ runId, format, folder }) => {
+        if (folder !== undefined && !this.options.isChosenFolder?.(folder)) {
+          throw new DistilleryError('BAD_INPUT', `${folder} was not chosen in the folder dialog`, 'choose the export folder with the Choose folder button');
+        }
+        const outDir = folder !== undefined ? join(folder, `distillery-${runId}`) : join(this.options.dataDir, 'exports', runId);
+        return exportStudent(this.runDir(runId), outDir, { float16: format === 'tfjs-float16' });
+      },
     };
   }
 

@@ -53,3 +53,34 @@ describe('thin', () => {
     expect(points.filter((p) => p.phase === 'p1')).toHaveLength(7);
   });
 });
+
+describe('export destinations', () => {
+  it('writes only into folders the user chose in the system dialog', async () => {
+    const { mkdirSync, writeFileSync, existsSync } = await import('node:fs');
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    const { buildLeNet5Half, saveModel } = await import('../../src-main/engine/models/index.ts');
+    const home = mkdtempSync(join(tmpdir(), 'distillery-export-home-'));
+    const picked = mkdtempSync(join(tmpdir(), 'distillery-picked-'));
+    const other = mkdtempSync(join(tmpdir(), 'distillery-other-'));
+    // A finished run as the run store leaves it.
+    const runDir = join(home, 'runs', 'run-1');
+    mkdirSync(runDir, { recursive: true });
+    await saveModel(buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10 }), join(runDir, 'student'));
+    writeFileSync(join(runDir, 'config.json'), JSON.stringify({ method: 'rdskd' }));
+    writeFileSync(join(runDir, 'summary.json'), JSON.stringify({ selection: { model: 'student' } }));
+
+    const browserHost = new EngineHost({ dataDir: home });
+    expect(await browserHost.dispatch('chooseFolder', { purpose: 'export' })).toMatchObject({ ok: false, error: { message: 'choosing a folder needs the desktop app' } });
+
+    const host = new EngineHost({ dataDir: home, chooseFolder: async () => picked });
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs', folder: other })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    expect(existsSync(join(other, 'distillery-run-1'))).toBe(false);
+    expect(await host.dispatch('chooseFolder', { purpose: 'export' })).toEqual({ ok: true, value: { folder: picked } });
+    const done = await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs', folder: picked });
+    expect(done).toMatchObject({ ok: true, value: { dir: join(picked, 'distillery-run-1') } });
+    expect(existsSync(join(picked, 'distillery-run-1', 'model.json'))).toBe(true);
+    // Without a folder, the export goes into the app's data folder.
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs' })).toMatchObject({ ok: true, value: { dir: join(home, 'exports', 'run-1') } });
+  });
+});

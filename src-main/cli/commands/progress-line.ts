@@ -34,7 +34,8 @@ export function progressPrinter(options: { everySeconds?: number; quiet?: boolea
       return;
     }
     const now = Date.now();
-    if (now - last >= every || e.step === e.total) {
+    const evaluated = 'agreement' in e.values || 'testAccuracy' in e.values;
+    if (now - last >= every || e.step === e.total || evaluated) {
       last = now;
       out.status(line);
     }

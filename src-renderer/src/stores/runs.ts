@@ -72,11 +72,24 @@ export const useRunsStore = defineStore('runs', () => {
     pickKey();
   }
 
+  /** The folder the user chose in the system dialog (desktop app); null = the app's data folder. */
+  const exportFolder = ref<string | null>(null);
+
+  async function chooseExportFolder(): Promise<void> {
+    exportError.value = null;
+    try {
+      const chosen = await api.invoke('chooseFolder', { purpose: 'export' });
+      if (chosen) exportFolder.value = chosen.folder;
+    } catch (e) {
+      exportError.value = toNotice(e);
+    }
+  }
+
   async function exportRun(runId: string, format: ExportFormat): Promise<ExportResultDto | null> {
     exporting.value = runId;
     exportError.value = null;
     try {
-      const result = await api.invoke('exportRun', { runId, format });
+      const result = await api.invoke('exportRun', { runId, format, ...(exportFolder.value ? { folder: exportFolder.value } : {}) });
       exports.value = { ...exports.value, [runId]: result };
       return result;
     } catch (e) {
@@ -87,5 +100,5 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
-  return { runs, loading, error, compareIds, details, compareKey, compareError, exports, exporting, exportError, sorted, finished, compared, compareKeys, refresh, toggleCompare, exportRun };
+  return { runs, loading, error, compareIds, details, compareKey, compareError, exports, exporting, exportError, sorted, finished, compared, compareKeys, refresh, toggleCompare, exportRun, exportFolder, chooseExportFolder };
 });
