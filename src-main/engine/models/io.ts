@@ -12,47 +12,19 @@
  * `latest.json` at it, keeping the last few.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DistilleryError } from '../errors.ts';
+import { writeFileAtomic as writeChunksAtomic } from '../runs/fsio.ts';
 import { MANIFEST_FILE, readManifest, type TeacherManifest } from './manifest.ts';
 
 export const MODEL_FILE = 'model.json';
 const GENERATED_BY = 'Distillery';
 
-/** Writes a file atomically: temp file in the same folder, fsync, rename over the target. */
+/** Writes a file atomically (temp file, fsync, rename, folder fsync): the run store's writer. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw new DistilleryError('IO', `cannot write ${file}: ${(error as Error).message}`, undefined, { cause: error });
-  }
+  writeChunksAtomic(file, typeof data === 'string' ? data : [data]);
 }
 
 function weightBytes(data: tf.io.WeightData | undefined): Uint8Array {
