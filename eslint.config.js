@@ -3,7 +3,13 @@ import pluginVue from 'eslint-plugin-vue';
 import vueParser from 'vue-eslint-parser';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'runs/', 'test-results/', 'resources/', 'coverage/', '.cache/'] },
+  {
+    ignores: [
+      'node_modules/', 'out/', 'dist/', 'runs/', 'test-results/', 'resources/', 'coverage/', '.cache/',
+      // flatc's output from TensorFlow's TFLite schema (tflite/generate.sh), committed as generated.
+      'src-main/engine/export/tflite/generated/',
+    ],
+  },
   ...tseslint.configs.recommended,
   ...pluginVue.configs['flat/recommended'],
   {

@@ -86,7 +86,20 @@ export const testDataSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('path'), path: z.string().min(1).max(4096) }).strict(),
 ]);
 
+/** Largest width multiplier of a custom-width student (the CLI's --student-width too). */
+export const STUDENT_WIDTH_MAX = 4;
+
+/** A custom-width student's multiplier of every channel and unit count (1 = the zoo's). */
+export const studentWidthSchema = z.number().positive().max(STUDENT_WIDTH_MAX);
+
+/** A student architecture of the zoo, by name (e.g. lenet5-half, wrn-16-1). */
+const studentNameSchema = z.string().min(1).max(64);
+
 const hyperParameterValue = z.union([z.number().finite(), z.string().max(64), z.boolean()]);
+
+/** What a student can be exported as. */
+export const EXPORT_FORMATS = ['tfjs', 'onnx', 'tflite'] as const;
+export type ExportFormatDto = (typeof EXPORT_FORMATS)[number];
 
 /** Request payload schemas. Strict: unknown keys are rejected, not ignored. */
 export const requestSchemas = {
@@ -96,12 +109,18 @@ export const requestSchemas = {
   inspectTeacher: z.object({ teacherId: idSchema }).strict(),
   saveTeacherManifest: z.object({ teacherId: idSchema, manifest: teacherManifestInputSchema }).strict(),
   listStudents: z.object({ teacherId: idSchema }).strict(),
-  listMethods: z.object({ teacherId: idSchema.optional() }).strict(),
+  /** One zoo architecture at a custom width, sized for the teacher (the wizard's width control). */
+  sizeStudent: z.object({ teacherId: idSchema, student: studentNameSchema, width: studentWidthSchema }).strict(),
+  /**
+   * The methods, each with how it applies to this teacher and student (as published, a named
+   * variant, or not at all). Without a student only the teacher's side is judged.
+   */
+  listMethods: z.object({ teacherId: idSchema.optional(), student: studentNameSchema.optional(), studentWidth: studentWidthSchema.optional() }).strict(),
   startRun: z.object({
     teacherId: idSchema,
-    student: z.string().min(1).max(64),
+    student: studentNameSchema,
     /** Width multiplier for a custom-width student (1 = the zoo's). */
-    studentWidth: z.number().positive().max(4).optional(),
+    studentWidth: studentWidthSchema.optional(),
     method: z.enum(['rdskd', 'dafl', 'mskd', 'zskt', 'deepinversion', 'zskd']),
     /** Hyper-parameter overrides by dotted key, e.g. {"lrG": 0.005, "student.epochs": 5}. */
     overrides: z.record(z.string().max(64), hyperParameterValue).default({}),
@@ -111,14 +130,32 @@ export const requestSchemas = {
   resumeRun: z.object({ runId: idSchema }).strict(),
   listRuns: z.object({}).strict(),
   getRun: z.object({ runId: idSchema, maxPoints: z.number().int().min(10).max(100_000).optional() }).strict(),
-  exportRun: z.object({
-    runId: idSchema,
-    format: z.enum(['tfjs', 'tfjs-float16']),
-    /** A folder the user chose with chooseFolder (desktop app); default: the app's data folder. */
-    folder: z.string().min(1).max(4096).optional(),
-  }).strict(),
+  /**
+   * Exports a finished run's student: TensorFlow.js layers (optionally float16 weights), ONNX
+   * (float32, opset 13) or TFLite (float32, or int8 calibrated on the run's own generated images).
+   */
+  exportRun: z
+    .object({
+      runId: idSchema,
+      format: z.enum(EXPORT_FORMATS).default('tfjs'),
+      /** float16 weights (TensorFlow.js only). */
+      float16: z.boolean().default(false),
+      /** Post-training int8 quantization (TFLite only). */
+      int8: z.boolean().default(false),
+      /** A folder the user chose with chooseFolder (desktop app); default: the app's data folder. */
+      folder: z.string().min(1).max(4096).optional(),
+    })
+    .strict()
+    .refine((r) => !r.int8 || r.format === 'tflite', { path: ['int8'], message: 'int8 quantization is for TFLite exports only (format tflite); ONNX and TensorFlow.js exports are float' })
+    .refine((r) => !r.float16 || r.format === 'tfjs', { path: ['float16'], message: 'float16 weights are for TensorFlow.js exports only (format tfjs)' }),
   /** Asks the user for a folder with the system dialog (desktop app only); null when cancelled. */
   chooseFolder: z.object({ purpose: z.enum(['export']) }).strict(),
+  /**
+   * Opens a teacher with the system dialog (desktop app): a model.json file or a model folder. The
+   * host reads only what the dialog returned (model, its weight files, manifest.json, all inside
+   * that folder) and imports it as a dropped model; no path ever comes from the page.
+   */
+  openTeacher: z.object({ select: z.enum(['modelFile', 'folder']) }).strict(),
 } satisfies Record<RequestName, z.ZodType>;
 
 export type RequestInput<K extends RequestName> = z.input<(typeof requestSchemas)[K]>;
@@ -150,10 +187,14 @@ export interface TeacherInfo {
 export interface StudentOption {
   id: string;
   title: string;
+  /** Width multiplier of the architecture's channels and units (1 = the zoo's). */
+  width: number;
   params: number;
   bytes: number;
   /** Teacher parameters / student parameters. */
   compression: number;
+  /** The parameter count is estimated (width² × the zoo's), not counted: too large to build just to count it. */
+  approximate?: boolean;
   /** Why it cannot be used with this teacher, if it cannot. */
   unsuitable?: string;
 }
@@ -164,6 +205,17 @@ export interface HyperParameterDto {
   help: string;
 }
 
+/**
+ * How a method applies to the teacher and student, as the engine decides it (the method's own
+ * rules, the ones its run follows): as in its paper; as a named variant the run executes and logs
+ * (e.g. DeepInversion without the BatchNorm-statistics term for a teacher without BatchNorm); or
+ * not at all, and why.
+ */
+export type MethodFitDto =
+  | { kind: 'paper' }
+  | { kind: 'variant'; variant: string; reason: string }
+  | { kind: 'unusable'; reason: string };
+
 export interface MethodInfo {
   id: 'rdskd' | 'dafl' | 'mskd' | 'zskt' | 'deepinversion' | 'zskd';
   title: string;
@@ -171,9 +223,16 @@ export interface MethodInfo {
   available: boolean;
   /** The reference defaults for the teacher's dataset, one line of help each. */
   hyperParameters: HyperParameterDto[];
-  /** Why it cannot run with this teacher (e.g. DeepInversion without BatchNorm), if so. */
-  unsuitable?: string;
+  /** How it applies with the reference defaults (paper when no teacher was given). */
+  fit: MethodFitDto;
 }
+
+/** What opening a teacher with the system dialog came to. */
+export type OpenTeacherResultDto =
+  | { outcome: 'imported'; teacher: TeacherInfo }
+  | { outcome: 'cancelled' }
+  /** No system dialog here (browser mode): the page uses its file input instead. */
+  | { outcome: 'unavailable' };
 
 /** 'interrupted': the run's process ended without a clean stop (killed); resumable from its checkpoint. */
 export type RunStatusDto = 'created' | 'running' | 'paused' | 'cancelled' | 'failed' | 'done' | 'interrupted';
@@ -182,6 +241,7 @@ export interface RunSummaryDto {
   id: string;
   method: string;
   dataset: string;
+  /** The student's architecture, with its width when it is a custom one: "lenet5-half ×0.5". */
   student: string;
   teacher: string;
   createdAt: string;
@@ -228,11 +288,33 @@ export interface SampleGridDto {
   samples: SampleDto[];
 }
 
-export interface ExportResultDto {
-  dir: string;
-  files: { name: string; bytes: number }[];
+export interface ExportedFileDto {
+  name: string;
   bytes: number;
-  format: string;
+  /** The model itself (model.json, weight shards, student.onnx, student.tflite), or what goes with it. */
+  role: 'model' | 'report' | 'samples';
+}
+
+export interface ExportResultDto {
+  /** The folder the files were written to. */
+  dir: string;
+  format: ExportFormatDto;
+  precision: 'float32' | 'float16' | 'int8';
+  /** The format in words, e.g. "TFLite flatbuffer, int8 (per-channel weights, per-tensor activations)". */
+  description: string;
+  /** Every file written, the model's first. */
+  files: ExportedFileDto[];
+  /** Everything written (model, report, sample grid). */
+  bytes: number;
+  /** The model's files only. */
+  modelBytes: number;
+  /** The same model in float32, for comparison (float16 and int8 exports only). */
+  float32Bytes?: number;
+  /** Opset, schema or runtime note, e.g. "ONNX opset 13 (IR version 7)". */
+  note: string;
+  /** How int8 was calibrated, in words (int8 only). */
+  calibration?: string;
+  /** One line that loads the model, with its input layout. */
   howToLoad: string;
 }
 
@@ -243,6 +325,7 @@ export interface RequestOutputs {
   inspectTeacher: TeacherInfo;
   saveTeacherManifest: TeacherInfo;
   listStudents: StudentOption[];
+  sizeStudent: StudentOption;
   listMethods: MethodInfo[];
   startRun: { runId: string };
   controlRun: { runId: string; status: RunStatusDto };
@@ -251,6 +334,7 @@ export interface RequestOutputs {
   getRun: RunDetailDto;
   exportRun: ExportResultDto;
   chooseFolder: { folder: string } | null;
+  openTeacher: OpenTeacherResultDto;
 }
 
 export interface EventPayloads {

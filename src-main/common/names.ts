@@ -9,6 +9,7 @@ export const REQUEST_NAMES = [
   'inspectTeacher',
   'saveTeacherManifest',
   'listStudents',
+  'sizeStudent',
   'listMethods',
   'startRun',
   'controlRun',
@@ -17,6 +18,7 @@ export const REQUEST_NAMES = [
   'getRun',
   'exportRun',
   'chooseFolder',
+  'openTeacher',
 ] as const;
 export const EVENT_NAMES = ['progress', 'runStatus', 'samples'] as const;
 

@@ -55,6 +55,13 @@ function lockDown(contents: WebContents): void {
   });
 }
 
+/** The system's open dialog over the focused window; the one path chosen, or null when cancelled. */
+async function openDialog(options: Electron.OpenDialogOptions): Promise<string | null> {
+  const window = BrowserWindow.getFocusedWindow();
+  const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
+  return result.canceled ? null : (result.filePaths[0] ?? null);
+}
+
 function menuTemplate(): MenuItemConstructorOptions[] {
   return [
     ...(process.platform === 'darwin' ? [{ role: 'appMenu' } as MenuItemConstructorOptions] : []),
@@ -80,12 +87,13 @@ void app.whenReady().then(() => {
   const host = new EngineHost({
     dataDir: join(app.getPath('userData'), 'data'),
     worker: { execPath: process.execPath, args: [join(here, 'run-worker.js')], env: { ELECTRON_RUN_AS_NODE: '1' } },
-    chooseFolder: async () => {
-      const window = BrowserWindow.getFocusedWindow();
-      const options = { title: 'Export the student to…', properties: ['openDirectory', 'createDirectory'] } satisfies Electron.OpenDialogOptions;
-      const result = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options);
-      return result.canceled ? null : (result.filePaths[0] ?? null);
-    },
+    chooseFolder: () => openDialog({ title: 'Export the student to…', properties: ['openDirectory', 'createDirectory'] }),
+    openTeacherDialog: (select) =>
+      openDialog(
+        select === 'folder'
+          ? { title: 'Open a TensorFlow.js model folder', properties: ['openDirectory'] }
+          : { title: 'Open a TensorFlow.js model', properties: ['openFile'], filters: [{ name: 'TensorFlow.js layers model (model.json)', extensions: ['json'] }] },
+      ),
   });
   Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate()));
   app.on('before-quit', () => void host.runs.stopAll());

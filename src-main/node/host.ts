@@ -16,7 +16,7 @@ import {
 } from '../common/contract.ts';
 import { resolve } from 'node:path';
 import { asDistilleryError, dataHome, DistilleryError, doctor, ENGINE_VERSION } from '../engine/index.ts';
-import { teacherHandlers } from './teachers.ts';
+import { teacherHandlers, type TeacherDialogSelect } from './teachers.ts';
 import { RunManager, type WorkerCommand } from './run-manager.ts';
 
 export type Handlers = { [K in RequestName]: (input: RequestInput<K>) => Promise<RequestOutputs[K]> };
@@ -28,6 +28,12 @@ export interface EngineHostOptions {
   worker?: WorkerCommand;
   /** The system's folder dialog (desktop app); browser mode has none. Resolves null when cancelled. */
   chooseFolder?: (purpose: 'export') => Promise<string | null>;
+  /**
+   * The system's open dialog for a teacher, a model.json file or a model folder (desktop app);
+   * browser mode has none. Resolves null when cancelled. What it returns is the only place outside
+   * the app's folders a teacher is read from, and only for that one import.
+   */
+  openTeacherDialog?: (select: TeacherDialogSelect) => Promise<string | null>;
 }
 
 export class EngineHost {
@@ -49,7 +55,7 @@ export class EngineHost {
     });
     this.handlers = {
       doctor: () => doctor(ENGINE_VERSION),
-      ...teacherHandlers({ dataDir: this.dataDir }),
+      ...teacherHandlers({ dataDir: this.dataDir, ...(options.openTeacherDialog ? { openDialog: options.openTeacherDialog } : {}) }),
       ...this.runs.handlers(),
       chooseFolder: async ({ purpose }) => {
         if (!options.chooseFolder) {

@@ -7,11 +7,12 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ErrorDto, EventName, EventPayloads, MetricPointDto, RequestInput, RunDetailDto, RunStatusDto, RunSummaryDto, SampleGridDto } from '../common/contract.ts';
-import { DistilleryError } from '../engine/index.ts';
-import { exportStudent } from '../engine/export/tfjs.ts';
+import type { ErrorDto, EventName, EventPayloads, ExportResultDto, MetricPointDto, RequestInput, RunDetailDto, RunStatusDto, RunSummaryDto, SampleGridDto } from '../common/contract.ts';
+import { DistilleryError, ENGINE_VERSION } from '../engine/index.ts';
+import { checkExportOptions, exportRun, exportVariant, type ExportOptions } from '../engine/export/index.ts';
 import { getMethod } from '../engine/methods/index.ts';
 import { listRuns, RUN_FILES, RunStore, type MetricRecord, type RunListing } from '../engine/runs/store.ts';
+import { recordedStudent, studentLabel } from '../engine/runs/distill.ts';
 import type { Handlers } from './host.ts';
 import { resolveTeacher } from './teachers.ts';
 import type { FromWorker, ToWorker, WorkerJob } from './run-protocol.ts';
@@ -65,12 +66,19 @@ export class RunManager {
       },
       listRuns: async () => listRuns(this.runsDir).map((r) => this.summary(r)),
       getRun: async ({ runId, maxPoints }) => this.detail(runId, maxPoints ?? 400),
-      exportRun: async ({ runId, format, folder }) => {
+      exportRun: async ({ runId, format, float16, int8, folder }) => {
         if (folder !== undefined && !this.options.isChosenFolder?.(folder)) {
           throw new DistilleryError('BAD_INPUT', `${folder} was not chosen in the folder dialog`, 'choose the export folder with the Choose folder button');
         }
-        const outDir = folder !== undefined ? join(folder, `distillery-${runId}`) : join(this.options.dataDir, 'exports', runId);
-        return exportStudent(this.runDir(runId), outDir, { float16: format === 'tfjs-float16' });
+        const options: ExportOptions = { format: format ?? 'tfjs', float16: float16 ?? false, int8: int8 ?? false, producerVersion: ENGINE_VERSION };
+        checkExportOptions(options);
+        // One folder per format and precision, so exports of one run never mix their files.
+        const name = `${runId}-${exportVariant(options)}`;
+        const outDir = folder !== undefined ? join(folder, `distillery-${name}`) : join(this.options.dataDir, 'exports', name);
+        const runDir = this.runDir(runId);
+        // int8 calibration runs the generator and the student on hundreds of images: in a worker
+        // process, as training does, not on the app's main thread. The other formats only rewrite weights.
+        return options.int8 ? this.exportInWorker(runDir, outDir, options) : exportRun(runDir, outDir, options);
       },
     };
   }
@@ -87,19 +95,55 @@ export class RunManager {
     const testData = input.testData ? (input.testData.kind === 'mnist' ? 'mnist' : input.testData.path) : undefined;
     return this.launch({
       kind: 'start',
-      request: { teacher: resolveTeacher({ dataDir: this.options.dataDir }, input.teacherId).dir, student: input.student, method: input.method, overrides: input.overrides ?? {}, testData, runsDir: this.runsDir },
+      request: {
+        teacher: resolveTeacher({ dataDir: this.options.dataDir }, input.teacherId).dir,
+        student: input.student,
+        ...(input.studentWidth !== undefined ? { studentWidth: input.studentWidth } : {}),
+        method: input.method,
+        overrides: input.overrides ?? {},
+        testData,
+        runsDir: this.runsDir,
+      },
     });
   }
 
-  /** Forks a worker for the job; resolves once the run folder exists (or rejects with the worker's error). */
-  private launch(job: WorkerJob): Promise<{ runId: string }> {
-    const child = fork(this.worker.args.at(-1)!, [], {
+  private fork(): ChildProcess {
+    return fork(this.worker.args.at(-1)!, [], {
       execPath: this.worker.execPath,
       execArgv: this.worker.args.slice(0, -1),
       env: { ...process.env, ...this.worker.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });
+  }
+
+  /** Runs one export in a worker process; resolves with its result (or rejects with its error). */
+  private exportInWorker(runDir: string, outDir: string, options: ExportOptions): Promise<ExportResultDto> {
+    const child = this.fork();
+    return new Promise((resolveExport, rejectExport) => {
+      let settled = false;
+      child.on('message', (message: FromWorker) => {
+        if (settled) return;
+        if (message.type === 'exported') {
+          settled = true;
+          resolveExport(message.result);
+        } else if (message.type === 'failed') {
+          settled = true;
+          rejectExport(new DistilleryError(message.error.code as never, message.error.message, message.error.hint));
+        }
+      });
+      child.on('exit', (code, signal) => {
+        if (settled) return;
+        settled = true;
+        rejectExport(new DistilleryError('INTERNAL', `the export's process ended unexpectedly (${signal ?? `exit code ${code}`})`, 'try again; a float32 export needs no separate process'));
+      });
+      child.send({ type: 'job', job: { kind: 'export', runDir, outDir, options } } satisfies ToWorker);
+    });
+  }
+
+  /** Forks a worker for the job; resolves once the run folder exists (or rejects with the worker's error). */
+  private launch(job: WorkerJob): Promise<{ runId: string }> {
+    const child = this.fork();
     const run: LiveRun = { child, runId: null, runDir: null, status: 'running' };
     return new Promise((resolveStart, rejectStart) => {
       let settled = false;
@@ -227,7 +271,7 @@ function summaryOf(store: RunStore, listing: RunListing, metrics: MetricRecord[]
     id: listing.id,
     method: listing.method,
     dataset: listing.dataset,
-    student: (store.record.student as { architecture?: string }).architecture ?? 'unknown',
+    student: studentLabel(recordedStudent(store.record.student)),
     teacher: String((store.record.teacher as { dir?: string }).dir ?? 'unknown').split(/[\\/]/).at(-1) ?? 'unknown',
     createdAt: listing.createdAt,
     status: liveStatus ?? listing.status,

@@ -1,9 +1,11 @@
 /**
- * A run worker: a child process that runs one distillation job and reports over IPC messages.
+ * A run worker: a child process that runs one distillation job (or one export that computes: int8
+ * calibration) and reports over IPC messages.
  * Started by the RunManager (`child_process.fork`); exits when the job ends.
  */
 import { asDistilleryError } from '../engine/errors.ts';
 import { initBackend } from '../engine/backend/index.ts';
+import { exportRun } from '../engine/export/index.ts';
 import { expandDottedKeys, RunControl } from '../engine/methods/index.ts';
 import { resumeDistillation, startDistillation, type DriveOptions } from '../engine/runs/distill.ts';
 import type { FromWorker, ToWorker } from './run-protocol.ts';
@@ -34,6 +36,17 @@ process.on('message', (message: ToWorker) => {
 });
 
 async function run(job: Extract<ToWorker, { type: 'job' }>['job']): Promise<void> {
+  if (job.kind === 'export') {
+    try {
+      await initBackend();
+      send({ type: 'exported', result: await exportRun(job.runDir, job.outDir, job.options) });
+    } catch (error) {
+      send({ type: 'failed', error: asDistilleryError(error).toJSON() });
+    } finally {
+      process.disconnect?.();
+    }
+    return;
+  }
   let lastSent = 0;
   const hooks: DriveOptions = {
     control,

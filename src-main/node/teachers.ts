@@ -11,37 +11,57 @@
  * with the right size, the model loads as a TensorFlow.js layers model with an image input and one
  * score per class, the manifest (if any) valid and matching — before a byte is written; then it is
  * written into a hidden temporary folder and renamed into place, so a teacher folder is either
- * complete or absent.
+ * complete or absent. A teacher opened with the system dialog (desktop app) goes through the same
+ * validation: the host reads only the model, its weight files and manifest.json, inside the folder
+ * the dialog returned.
  */
 import * as tf from '@tensorflow/tfjs';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import {
   idSchema,
   type HyperParameterDto,
   type LayerSummaryDto,
   type MethodInfo,
+  type OpenTeacherResultDto,
+  type RequestInput,
   type StudentOption,
   type TeacherInfo,
   type TeacherManifestInput,
 } from '../common/contract.ts';
 import { DistilleryError } from '../engine/errors.ts';
 import { bundledTeachersDir } from '../engine/paths.ts';
-import { ARCHITECTURES, type ClassifierSpec } from '../engine/models/registry.ts';
+import { ARCHITECTURES, getClassifier, type ClassifierSpec } from '../engine/models/registry.ts';
+import { modelTraits, type ModelTraits } from '../engine/models/taps.ts';
 import { MANIFEST_FILE, parseManifest, readManifest, type TeacherManifest } from '../engine/models/manifest.ts';
 import { MODEL_FILE, readModelArtifacts, writeFileAtomic } from '../engine/models/io.ts';
 import { DATASETS, METHOD_IDS, type DatasetId, type MethodId } from '../engine/methods/method.ts';
-import { METHODS } from '../engine/methods/index.ts';
+import { METHODS, methodFit } from '../engine/methods/index.ts';
 import type { Handlers } from './host.ts';
 
-export type TeacherHandlerNames = 'listTeachers' | 'importTeacher' | 'inspectTeacher' | 'saveTeacherManifest' | 'listStudents' | 'listMethods';
+export type TeacherHandlerNames =
+  | 'listTeachers'
+  | 'importTeacher'
+  | 'openTeacher'
+  | 'inspectTeacher'
+  | 'saveTeacherManifest'
+  | 'listStudents'
+  | 'sizeStudent'
+  | 'listMethods';
+
+export type TeacherDialogSelect = RequestInput<'openTeacher'>['select'];
 
 export interface TeacherHandlerOptions {
   /** The app's own data folder; imported teachers go to `<dataDir>/teachers/<id>`. */
   dataDir: string;
   /** The bundled teachers' folder (default: resources/teachers of the app). */
   bundledDir?: string;
+  /**
+   * The system's open dialog for a teacher (desktop app): a model.json file or a model folder,
+   * null when cancelled. Browser mode has none (openTeacher answers 'unavailable').
+   */
+  openDialog?: (select: TeacherDialogSelect) => Promise<string | null>;
 }
 
 export interface TeacherLocation {
@@ -50,10 +70,10 @@ export interface TeacherLocation {
   source: TeacherInfo['source'];
 }
 
-/** What inspection finds beyond TeacherInfo (used for the methods' suitability). */
+/** What inspection finds beyond TeacherInfo (used for the methods' fit). */
 interface Inspection extends TeacherInfo {
-  /** Number of residual-group outputs (layers group1…groupN), as ZSKT's attention transfer reads. */
-  groups: number;
+  /** What the methods read of the model (BatchNorm layers, residual groups, classifier). */
+  traits: ModelTraits;
   /** The full manifest on disk, if any. */
   fullManifest: TeacherManifest | null;
   /** Whether the last layer applies a softmax (the model outputs probabilities). */
@@ -141,7 +161,7 @@ interface ModelFacts {
   params: number;
   hasBatchNorm: boolean;
   layers: LayerSummaryDto[];
-  groups: number;
+  traits: ModelTraits;
   outputsProbabilities: boolean;
   name: string;
 }
@@ -168,8 +188,6 @@ function describeModel(model: tf.LayersModel, what: string): ModelFacts {
     );
   }
   const layers = allLayers(model);
-  let groups = 0;
-  while (layers.some((l) => l.name === `group${groups + 1}`)) groups++;
   const last = model.layers[model.layers.length - 1];
   const activation = (last?.getConfig() as { activation?: unknown } | undefined)?.activation;
   return {
@@ -178,7 +196,7 @@ function describeModel(model: tf.LayersModel, what: string): ModelFacts {
     params: model.countParams(),
     hasBatchNorm: layers.some((l) => l.getClassName() === 'BatchNormalization'),
     layers: model.layers.map((l) => ({ name: l.name, className: l.getClassName(), outputShape: layerOutputShape(l), params: l.countParams() })),
-    groups,
+    traits: modelTraits(model),
     outputsProbabilities: activation === 'softmax' || last?.getClassName() === 'Softmax',
     name: model.name,
   };
@@ -298,6 +316,14 @@ export async function validateImport(files: { name: string; base64: string }[]):
     if (bytes.has(f.name)) throw new DistilleryError('BAD_INPUT', `two dropped files are named ${f.name}: drop one model at a time`);
     bytes.set(f.name, decodeBase64(f.name, f.base64));
   }
+  return validateModelFiles(bytes, 'the dropped files');
+}
+
+/**
+ * Checks a model's files (by file name, no folders) and returns what to write. `among` names where
+ * they came from in messages ("the dropped files", "the model files in /some/folder").
+ */
+export async function validateModelFiles(bytes: Map<string, Buffer>, among: string): Promise<ValidatedImport> {
   const names = [...bytes.keys()];
   // The model: model.json, else the one .json file (other than manifest.json) holding a modelTopology.
   let modelName = bytes.has(MODEL_FILE) ? MODEL_FILE : undefined;
@@ -309,7 +335,7 @@ export async function validateImport(files: { name: string; base64: string }[]):
   if (!modelName) {
     throw new DistilleryError(
       'BAD_MODEL',
-      `no model.json among the dropped files (${listNames(names)})`,
+      `no model.json among ${among} (${listNames(names)})`,
       'drop the model\'s folder, or its model.json together with the .bin weight files it names (a TensorFlow.js layers model)',
     );
   }
@@ -348,7 +374,7 @@ export async function validateImport(files: { name: string; base64: string }[]):
       if (!buf) {
         throw new DistilleryError(
           'BAD_MODEL',
-          `the weights file ${name} named in ${modelName} is missing: it was not among the dropped files (${listNames(names)})`,
+          `the weights file ${name} named in ${modelName} is missing: it was not among ${among} (${listNames(names)})`,
           'drop the whole model folder, or model.json together with every .bin file it names',
         );
       }
@@ -414,24 +440,130 @@ function slug(text: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Open: the model the system dialog returned
+
+/** Largest single file read from an opened model's folder (model.json or one weight shard). */
+const MAX_OPENED_FILE_BYTES = 1024 * 1024 * 1024;
+
+/** Where the model the dialog returned lies: the folder itself, or the chosen file's folder. */
+function openedFolder(chosen: string): { dir: string; modelFile: string | null } {
+  const target = resolve(chosen);
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(target).isDirectory();
+  } catch (error) {
+    throw new DistilleryError('NOT_FOUND', `${target} cannot be read: ${(error as Error).message}`, 'choose the model folder, or its model.json');
+  }
+  return isFolder ? { dir: target, modelFile: null } : { dir: dirname(target), modelFile: basename(target) };
+}
+
+/**
+ * The files of the model the system dialog returned (a model .json file, or a folder), by file
+ * name, ready for validateModelFiles. Only that folder is read, and in it only the model file
+ * (model.json, else its .json files), manifest.json and the weight files the model names by plain
+ * file name; every path is checked to stay inside the folder, symbolic links followed, so a model
+ * cannot pull in a file from anywhere else.
+ */
+export function readOpenedModel(chosen: string): { dir: string; files: Map<string, Buffer> } {
+  const { dir, modelFile } = openedFolder(chosen);
+  const files = new Map<string, Buffer>();
+  const read = (name: string): Buffer | null => {
+    const file = join(dir, name);
+    assertInside(dir, file);
+    if (!existsSync(file) || !statSync(file).isFile()) return null;
+    if (statSync(file).size > MAX_OPENED_FILE_BYTES) {
+      throw new DistilleryError('BAD_MODEL', `${file} is larger than ${MAX_OPENED_FILE_BYTES / 2 ** 30} GiB: not a model file Distillery can import`);
+    }
+    const bytes = readFileSync(file);
+    files.set(name, bytes);
+    return bytes;
+  };
+  const modelNames = modelFile
+    ? [modelFile]
+    : existsSync(join(dir, MODEL_FILE))
+      ? [MODEL_FILE]
+      : readdirSync(dir).filter((n) => n.toLowerCase().endsWith('.json') && n !== MANIFEST_FILE && !n.startsWith('.'));
+  const weightNames = new Set<string>();
+  for (const name of modelNames) {
+    const bytes = read(name);
+    if (!bytes?.includes('"modelTopology"')) continue;
+    let json: { weightsManifest?: { paths?: unknown }[] };
+    try {
+      json = JSON.parse(bytes.toString('utf8')) as typeof json;
+    } catch {
+      continue; // validateModelFiles says what is wrong with it
+    }
+    for (const group of Array.isArray(json.weightsManifest) ? json.weightsManifest : []) {
+      for (const path of Array.isArray(group?.paths) ? group.paths : []) {
+        // Weight files in other folders are not read: validateModelFiles refuses such a model.
+        const plain = typeof path === 'string' ? path.replace(/^\.\//, '') : '';
+        if (plain && !/[/\\]/.test(plain) && plain !== '.' && plain !== '..') weightNames.add(plain);
+      }
+    }
+  }
+  read(MANIFEST_FILE);
+  for (const name of weightNames) read(name);
+  return { dir, files };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Students and methods
 
-const studentCache = new Map<string, { params: number } | { error: string }>();
+/** What a student architecture comes to for a teacher's input and classes, at a width. */
+type StudentFacts = { params: number; approximate: boolean; traits: ModelTraits } | { error: string };
 
-function studentSize(spec: ClassifierSpec, inputShape: readonly number[], numClasses: number): { params: number } | { error: string } {
-  const key = `${spec.name}|${inputShape.join('x')}|${numClasses}`;
+const studentCache = new Map<string, StudentFacts>();
+
+/**
+ * Custom widths whose estimated size is above this are not built just to count them (the host runs
+ * in the app's main process): about the zoo's largest architecture, ResNet-34.
+ */
+const MAX_COUNTED_PARAMS = 25_000_000;
+
+/** Parameters and method-relevant traits of a zoo architecture built for the teacher, cached. */
+function studentFacts(spec: ClassifierSpec, inputShape: readonly number[], numClasses: number, width = 1): StudentFacts {
+  const key = `${spec.name}|${inputShape.join('x')}|${numClasses}|${width}`;
   let entry = studentCache.get(key);
   if (!entry) {
-    try {
-      const model = spec.build({ inputShape, numClasses });
-      entry = { params: model.countParams() };
-      model.dispose();
-    } catch (error) {
-      entry = { error: (error as Error).message };
+    const base = width > 1 ? studentFacts(spec, inputShape, numClasses) : null;
+    if (base && 'error' in base) return base;
+    if (base && base.params * width * width > MAX_COUNTED_PARAMS) {
+      // Channels scale by width, so weights by about width²; the traits do not depend on width.
+      entry = { params: Math.round(base.params * width * width), approximate: true, traits: base.traits };
+    } else {
+      try {
+        const model = spec.build({ inputShape, numClasses, width });
+        entry = { params: model.countParams(), approximate: false, traits: modelTraits(model) };
+        model.dispose();
+      } catch (error) {
+        entry = { error: (error as Error).message };
+      }
     }
     studentCache.set(key, entry);
   }
   return entry;
+}
+
+/** A zoo architecture at a width as the wizard lists it: size, compression, and why not, if not. */
+function studentOption(spec: ClassifierSpec, teacher: Inspection, width: number): StudentOption {
+  const facts = studentFacts(spec, teacher.inputShape, teacher.numClasses, width);
+  const title = studentTitle(spec);
+  if ('error' in facts) {
+    return { id: spec.name, title, width, params: 0, bytes: 0, compression: 0, unsuitable: `cannot be built for a ${teacher.inputShape.join('×')} input: ${facts.error}` };
+  }
+  const option: StudentOption = {
+    id: spec.name,
+    title,
+    width,
+    params: facts.params,
+    bytes: facts.params * 4,
+    compression: teacher.params / facts.params,
+    ...(facts.approximate ? { approximate: true } : {}),
+  };
+  if (facts.params > teacher.params) {
+    option.unsuitable = `larger than the teacher (${facts.approximate ? 'about ' : ''}${facts.params.toLocaleString('en-US')} vs ${teacher.params.toLocaleString('en-US')} parameters): nothing to compress`;
+  }
+  return option;
 }
 
 function studentTitle(spec: ClassifierSpec): string {
@@ -566,17 +698,6 @@ export function hasHelp(method: MethodId, key: string): boolean {
   return helpFor(method, key) !== undefined;
 }
 
-function unsuitableFor(method: MethodId, teacher: Inspection | null): string | undefined {
-  if (!teacher) return undefined;
-  if (method === 'deepinversion' && !teacher.hasBatchNorm) {
-    return 'DeepInversion matches the statistics stored in the teacher\'s BatchNorm layers, and this teacher has no BatchNorm layer';
-  }
-  if (method === 'zskt' && teacher.groups < 1) {
-    return 'ZSKT transfers attention between residual-group outputs (layers group1…groupN, as in a Wide ResNet), and this teacher has none';
-  }
-  return undefined;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
@@ -608,7 +729,7 @@ export function teacherHandlers(options: TeacherHandlerOptions): Pick<Handlers, 
       hasBatchNorm: facts.hasBatchNorm,
       layers: facts.layers,
       manifest: fullManifest ? manifestDto(fullManifest) : null,
-      groups: facts.groups,
+      traits: facts.traits,
       fullManifest,
       outputsProbabilities: facts.outputsProbabilities,
     };
@@ -617,11 +738,39 @@ export function teacherHandlers(options: TeacherHandlerOptions): Pick<Handlers, 
   }
 
   const publicInfo = (i: Inspection): TeacherInfo => {
-    const { groups: _g, fullManifest: _m, outputsProbabilities: _p, ...info } = i;
+    const { traits: _t, fullManifest: _m, outputsProbabilities: _p, ...info } = i;
     return info;
   };
 
   const inspectId = async (teacherId: string): Promise<Inspection> => inspect(resolveTeacher(options, teacherId));
+
+  /** Writes a validated model into a new folder of the data folder, atomically, and inspects it. */
+  async function store(validated: ValidatedImport): Promise<TeacherInfo> {
+    const root = importedRoot(options);
+    const bundled = new Set(teacherIds(bundledRoot(options)));
+    const base = slug(validated.manifest?.name ?? validated.facts.name ?? 'teacher');
+    let id = '';
+    for (let attempt = 0; attempt < 20 && !id; attempt++) {
+      const candidate = checkId(`${base}-${randomBytes(3).toString('hex')}`, 'teacher id');
+      if (!bundled.has(candidate) && !existsSync(join(root, candidate))) id = candidate;
+    }
+    if (!id) throw new DistilleryError('IO', 'could not find a free name for the imported teacher');
+    const finalDir = resolve(root, id);
+    assertInside(root, finalDir);
+    mkdirSync(root, { recursive: true });
+    const tmpDir = join(root, `.import-${process.pid}-${randomBytes(4).toString('hex')}`);
+    try {
+      mkdirSync(tmpDir);
+      for (const [name, buf] of validated.weights) writeFileSync(join(tmpDir, name), buf);
+      if (validated.manifest) writeFileSync(join(tmpDir, MANIFEST_FILE), `${JSON.stringify(validated.manifest, null, 2)}\n`);
+      writeFileSync(join(tmpDir, MODEL_FILE), validated.modelJson);
+      renameSync(tmpDir, finalDir);
+    } catch (error) {
+      rmSync(tmpDir, { recursive: true, force: true });
+      throw new DistilleryError('IO', `could not store the imported teacher in ${root}: ${(error as Error).message}`, undefined, { cause: error });
+    }
+    return publicInfo(await inspect({ id, dir: finalDir, source: 'imported' }));
+  }
 
   return {
     async listTeachers() {
@@ -647,31 +796,17 @@ export function teacherHandlers(options: TeacherHandlerOptions): Pick<Handlers, 
     },
 
     async importTeacher({ files }) {
-      const validated = await validateImport(files);
-      const root = importedRoot(options);
-      const bundled = new Set(teacherIds(bundledRoot(options)));
-      const base = slug(validated.manifest?.name ?? validated.facts.name ?? 'teacher');
-      let id = '';
-      for (let attempt = 0; attempt < 20 && !id; attempt++) {
-        const candidate = checkId(`${base}-${randomBytes(3).toString('hex')}`, 'teacher id');
-        if (!bundled.has(candidate) && !existsSync(join(root, candidate))) id = candidate;
-      }
-      if (!id) throw new DistilleryError('IO', 'could not find a free name for the imported teacher');
-      const finalDir = resolve(root, id);
-      assertInside(root, finalDir);
-      mkdirSync(root, { recursive: true });
-      const tmpDir = join(root, `.import-${process.pid}-${randomBytes(4).toString('hex')}`);
-      try {
-        mkdirSync(tmpDir);
-        for (const [name, buf] of validated.weights) writeFileSync(join(tmpDir, name), buf);
-        if (validated.manifest) writeFileSync(join(tmpDir, MANIFEST_FILE), `${JSON.stringify(validated.manifest, null, 2)}\n`);
-        writeFileSync(join(tmpDir, MODEL_FILE), validated.modelJson);
-        renameSync(tmpDir, finalDir);
-      } catch (error) {
-        rmSync(tmpDir, { recursive: true, force: true });
-        throw new DistilleryError('IO', `could not store the imported teacher in ${root}: ${(error as Error).message}`, undefined, { cause: error });
-      }
-      return publicInfo(await inspect({ id, dir: finalDir, source: 'imported' }));
+      return store(await validateImport(files));
+    },
+
+    async openTeacher({ select }): Promise<OpenTeacherResultDto> {
+      if (!options.openDialog) return { outcome: 'unavailable' };
+      const chosen = await options.openDialog(select);
+      if (!chosen) return { outcome: 'cancelled' };
+      // Read only under what the dialog returned, then the same checks as a dropped model.
+      const { dir, files } = readOpenedModel(chosen);
+      const validated = await validateModelFiles(files, `the model files in ${dir}`);
+      return { outcome: 'imported', teacher: await store(validated) };
     },
 
     async inspectTeacher({ teacherId }) {
@@ -722,42 +857,34 @@ export function teacherHandlers(options: TeacherHandlerOptions): Pick<Handlers, 
     async listStudents({ teacherId }) {
       const teacher = await inspectId(teacherId);
       await ensureBackend();
-      const out: StudentOption[] = [];
-      for (const spec of ARCHITECTURES) {
-        if (spec.kind !== 'classifier') continue;
-        const size = studentSize(spec, teacher.inputShape, teacher.numClasses);
-        if ('error' in size) {
-          out.push({ id: spec.name, title: studentTitle(spec), params: 0, bytes: 0, compression: 0, unsuitable: `cannot be built for a ${teacher.inputShape.join('×')} input: ${size.error}` });
-          continue;
-        }
-        const option: StudentOption = {
-          id: spec.name,
-          title: studentTitle(spec),
-          params: size.params,
-          bytes: size.params * 4,
-          compression: teacher.params / size.params,
-        };
-        if (size.params > teacher.params) {
-          option.unsuitable = `larger than the teacher (${size.params.toLocaleString('en-US')} vs ${teacher.params.toLocaleString('en-US')} parameters): nothing to compress`;
-        }
-        out.push(option);
-      }
-      return out;
+      return ARCHITECTURES.filter((spec): spec is ClassifierSpec => spec.kind === 'classifier').map((spec) => studentOption(spec, teacher, 1));
     },
 
-    async listMethods({ teacherId }) {
+    async sizeStudent({ teacherId, student, width }) {
+      const teacher = await inspectId(teacherId);
+      await ensureBackend();
+      return studentOption(getClassifier(student), teacher, width);
+    },
+
+    async listMethods({ teacherId, student, studentWidth }) {
       const teacher = teacherId ? await inspectId(teacherId) : null;
+      let studentTraits: ModelTraits | null = null;
+      if (teacher && student) {
+        await ensureBackend();
+        const facts = studentFacts(getClassifier(student), teacher.inputShape, teacher.numClasses, studentWidth ?? 1);
+        if (!('error' in facts)) studentTraits = facts.traits;
+      }
       const dataset = datasetOf(teacher?.manifest);
       return METHOD_IDS.map((id): MethodInfo => {
         const def = METHODS[id];
-        const unsuitable = unsuitableFor(id, teacher);
         return {
           id,
           title: def?.title ?? METHOD_FALLBACK[id].title,
           summary: def?.summary ?? METHOD_FALLBACK[id].summary,
           available: Boolean(def),
           hyperParameters: methodHyperParameters(id, dataset),
-          ...(unsuitable ? { unsuitable } : {}),
+          // The engine's verdict, from the same rules the method's run follows.
+          fit: def && teacher ? methodFit(def, dataset, teacher.traits, studentTraits) : { kind: 'paper' },
         };
       });
     },

@@ -1,17 +1,19 @@
 /**
  * The wizard end to end, in browser mode against the real engine: drop a teacher with a real drop
  * event, choose LeNet5-half and RDSKD with a short schedule, start, watch charts and the gallery,
- * pause / cancel / resume, compare runs, export, and load the exported student in TensorFlow.js.
+ * pause / cancel / resume, compare runs, export the student as TensorFlow.js float16 (loaded back
+ * and run in TensorFlow.js) and as TFLite int8 (the file and its size as shown).
  * Screenshots of every step go to test-results/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, screenshot, startWebApp, type WebApp } from './browser.ts';
 import { buildLeNet5, buildLeNet5Half, loadModel, saveModel } from '../../src-main/engine/models/index.ts';
+import { formatBytes } from '../../src-renderer/src/lib/format.ts';
 
 const BUNDLED = join(process.cwd(), 'resources', 'teachers', 'lenet5-mnist');
 
@@ -168,12 +170,27 @@ describe('the wizard in browser mode', () => {
     expect(await page.getByTestId('compression-lenet5-half').textContent()).toBe(ratio(teacherParams / halfParams));
     expect(await page.getByTestId('student-lenet5-half').getAttribute('class')).toContain('selected');
     expect(await page.getByTestId('student-resnet34').getAttribute('class')).toContain('disabled');
+    // A custom width, sized live by the engine; then back to the zoo's.
+    const narrow = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10, width: 0.5 });
+    const narrowParams = narrow.countParams();
+    narrow.dispose();
+    await page.getByTestId('student-width').fill('0.5');
+    await expect.poll(() => page.getByTestId('student-width-params').textContent(), { timeout: 30_000 }).toBe(count(narrowParams));
+    expect(await page.getByTestId('student-width-compression').textContent()).toBe(ratio(teacherParams / narrowParams));
+    await expect.poll(() => page.getByTestId('student-choice').textContent()).toContain('lenet5-half ×0.5');
+    await screenshot(page, '05-student-width');
+    await page.getByTestId('student-width-reset').click();
+    await expect.poll(() => page.getByTestId('student-width-params').textContent(), { timeout: 30_000 }).toBe(count(halfParams));
+    expect(await page.getByTestId('student-choice').textContent()).toMatch(/^\s*lenet5-half · /);
     await screenshot(page, '05-student');
 
     await page.getByTestId('step-next').click();
     await page.getByTestId('hyper-parameters').waitFor();
     expect(await page.locator('[data-testid="method-rdskd"] input').isChecked()).toBe(true);
-    expect(await page.locator('[data-testid="method-deepinversion"] input').isDisabled()).toBe(true); // LeNet5 has no BatchNorm
+    // LeNet5 has no BatchNorm: the engine runs DeepInversion's recorded variant, and says so.
+    expect(await page.locator('[data-testid="method-deepinversion"] input').isDisabled()).toBe(false);
+    expect(await page.getByTestId('method-variant-deepinversion').textContent()).toContain('without the BatchNorm-statistics term');
+    expect(await page.getByTestId('method-why-deepinversion').textContent()).toContain('no BatchNorm layer');
     // A short schedule: long enough in the student phase to pause, cancel and resume it.
     const schedule: Record<string, string> = {
       'generator.epochs': '1',
@@ -287,21 +304,21 @@ describe('the wizard in browser mode', () => {
     await screenshot(page, '12-runs-compare');
   }, 600_000);
 
-  it('exports the student, which loads and predicts in TensorFlow.js', async () => {
+  it('exports the student, which loads and predicts in TensorFlow.js, and as TFLite int8', async () => {
     // The wizard's run (done after its resume), else the one started beside it (if the run test failed).
     const finished = (await invoke<{ id: string; status: string; createdAt: string }[]>(app, 'listRuns', {})).filter((r) => r.status === 'done');
     expect(finished.length).toBeGreaterThan(0);
     const runId = finished.sort((a, b) => a.createdAt.localeCompare(b.createdAt))[0]!.id;
     await page.getByTestId('nav-export').click();
     await page.getByTestId('export-run').selectOption(runId);
-    await page.getByTestId('export-format').selectOption('tfjs-float16');
+    await page.getByTestId('export-format-tfjs-float16').click();
     await page.getByTestId('export-button').click();
     await page.getByTestId('export-result').waitFor({ timeout: 60_000 });
     const dir = (await page.getByTestId('export-dir').textContent())!.trim();
     expect(dir.startsWith(home)).toBe(true);
     expect(await page.getByTestId('export-how').textContent()).toContain('loadLayersModel');
     expect(await page.getByTestId('export-format-done').textContent()).toContain('float16');
-    await screenshot(page, '13-export');
+    expect(await page.getByTestId('export-ratio').textContent()).toMatch(/^[12]\.\d× smaller$/);
 
     const student = await loadModel(dir);
     const half = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10 });
@@ -318,6 +335,24 @@ describe('the wizard in browser mode', () => {
     tf.dispose([x, y, y0]);
     student.dispose();
     original.dispose();
+
+    // The same run as TFLite int8, calibrated on its generator's images: the file, its size and the ratio are shown.
+    await page.getByTestId('export-format-tflite-int8').click();
+    await page.getByTestId('export-button').click();
+    await expect.poll(() => page.getByTestId('export-result').getAttribute('data-precision'), { timeout: 120_000 }).toBe('int8');
+    const int8Dir = (await page.getByTestId('export-dir').textContent())!.trim();
+    expect(int8Dir).toBe(join(home, 'exports', `${runId}-tflite-int8`));
+    const tflite = join(int8Dir, 'student.tflite');
+    expect(existsSync(tflite)).toBe(true);
+    const bytes = statSync(tflite).size;
+    expect(Number(await page.getByTestId('export-size').getAttribute('data-bytes'))).toBe(bytes);
+    expect(await page.getByTestId('export-size').textContent()).toBe(formatBytes(bytes));
+    expect(await page.getByTestId('export-file-student.tflite').textContent()).toContain(formatBytes(bytes));
+    expect(await page.getByTestId('export-ratio').textContent()).toMatch(/^\d+(\.\d)?× smaller$/);
+    expect(await page.getByTestId('export-calibration').textContent()).toContain("512 generated images from the run's generator");
+    expect(await page.getByTestId('export-how').textContent()).toContain("tf.lite.Interpreter(model_path='");
+    expect(readFileSync(tflite).subarray(4, 8).toString('latin1')).toBe('TFL3');
+    await screenshot(page, '13-export');
     expect(pageErrors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
   });
 });

@@ -75,6 +75,11 @@ describe('web bridge', () => {
     expect((await post('{}', 'http://evil.example')).status).toBe(403);
   });
 
+  it('answers "unavailable" to opening a teacher with the system dialog: the page uses its file input', async () => {
+    const response = await fetch(`${bridge.url}api/invoke/openTeacher`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"select":"folder"}' });
+    expect(await response.json()).toEqual({ ok: true, value: { outcome: 'unavailable' } });
+  });
+
   it('refuses to start without a built renderer', async () => {
     await expect(startWebBridge({ host: new EngineHost(), rendererDir: join(root, 'missing') })).rejects.toThrow(/renderer is not built/);
   });

@@ -75,12 +75,41 @@ describe('export destinations', () => {
 
     const host = new EngineHost({ dataDir: home, chooseFolder: async () => picked });
     expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs', folder: other })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
-    expect(existsSync(join(other, 'distillery-run-1'))).toBe(false);
+    expect(existsSync(join(other, 'distillery-run-1-tfjs'))).toBe(false);
     expect(await host.dispatch('chooseFolder', { purpose: 'export' })).toEqual({ ok: true, value: { folder: picked } });
     const done = await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs', folder: picked });
-    expect(done).toMatchObject({ ok: true, value: { dir: join(picked, 'distillery-run-1') } });
-    expect(existsSync(join(picked, 'distillery-run-1', 'model.json'))).toBe(true);
-    // Without a folder, the export goes into the app's data folder.
-    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs' })).toMatchObject({ ok: true, value: { dir: join(home, 'exports', 'run-1') } });
+    expect(done).toMatchObject({ ok: true, value: { dir: join(picked, 'distillery-run-1-tfjs'), format: 'tfjs', precision: 'float32' } });
+    expect(existsSync(join(picked, 'distillery-run-1-tfjs', 'model.json'))).toBe(true);
+    // Without a folder, the export goes into the app's data folder; one folder per format and precision.
+    expect(await host.dispatch('exportRun', { runId: 'run-1' })).toMatchObject({ ok: true, value: { dir: join(home, 'exports', 'run-1-tfjs') } });
+    expect(await host.dispatch('exportRun', { runId: 'run-1', float16: true })).toMatchObject({ ok: true, value: { dir: join(home, 'exports', 'run-1-tfjs-float16'), precision: 'float16' } });
+    const onnx = await host.dispatch('exportRun', { runId: 'run-1', format: 'onnx', folder: picked });
+    expect(onnx).toMatchObject({ ok: true, value: { dir: join(picked, 'distillery-run-1-onnx'), format: 'onnx', note: expect.stringContaining('opset 13') } });
+    expect(existsSync(join(picked, 'distillery-run-1-onnx', 'student.onnx'))).toBe(true);
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', folder: other })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
   });
+
+  it('validates the format options: int8 only with TFLite, float16 only with TensorFlow.js', async () => {
+    const host = new EngineHost({ dataDir });
+    const int8Onnx = await host.dispatch('exportRun', { runId: 'run-1', format: 'onnx', int8: true });
+    expect(int8Onnx).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('int8: int8 quantization is for TFLite exports only') } });
+    const f16Tflite = await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', float16: true });
+    expect(f16Tflite).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('float16: float16 weights are for TensorFlow.js exports only') } });
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs-float16' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+  });
+
+  it('runs an int8 export in a worker process: calibrated on the run\'s generator, a TFLite file smaller than float32', async () => {
+    const { useWasm } = await import('../engine/backend/helpers.ts');
+    const { tinyRun } = await import('../engine/export/tiny-run.ts');
+    const { existsSync } = await import('node:fs');
+    await useWasm();
+    const home = mkdtempSync(join(tmpdir(), 'distillery-export-int8-'));
+    await tinyRun(home, 'rdskd', 'tiny');
+    const host = new EngineHost({ dataDir: home });
+    const result = await host.dispatch('exportRun', { runId: 'tiny', format: 'tflite', int8: true });
+    expect(result).toMatchObject({ ok: true, value: { dir: join(home, 'exports', 'tiny-tflite-int8'), format: 'tflite', precision: 'int8', calibration: expect.stringContaining('512 generated images') } });
+    const value = (result as { value: { modelBytes: number; float32Bytes: number } }).value;
+    expect(value.float32Bytes).toBeGreaterThan(value.modelBytes);
+    expect(existsSync(join(home, 'exports', 'tiny-tflite-int8', 'student.tflite'))).toBe(true);
+  }, 120_000);
 });

@@ -210,10 +210,59 @@ describe('teacher handlers', () => {
     expect(Object.fromEntries(rdskd.hyperParameters.map((h) => [h.key, h.value]))).toEqual(Object.fromEntries(flattenConfig(METHODS.rdskd!.defaults('mnist'))));
     expect(rdskd.hyperParameters.find((h) => h.key === 'student.tau')?.help).toMatch(/temperature/i);
     for (const m of methods) expect(m.available).toBe(Boolean(METHODS[m.id]));
-    // LeNet-5 has no BatchNorm and no residual groups.
-    expect(methods.find((m) => m.id === 'deepinversion')!.unsuitable).toMatch(/BatchNorm/);
-    expect(methods.find((m) => m.id === 'zskt')!.unsuitable).toMatch(/group/);
-    expect(methods.find((m) => m.id === 'rdskd')!.unsuitable).toBeUndefined();
+    // LeNet-5 has no BatchNorm and no residual groups: the engine runs its recorded variants.
+    const fit = (id: string) => methods.find((m) => m.id === id)!.fit;
+    expect(fit('deepinversion')).toMatchObject({ kind: 'variant', variant: expect.stringMatching(/without the BatchNorm-statistics term/), reason: expect.stringMatching(/no BatchNorm layer/) });
+    expect(fit('zskt')).toMatchObject({ kind: 'variant', variant: 'without attention transfer', reason: expect.stringMatching(/group/) });
+    for (const id of ['rdskd', 'dafl', 'mskd', 'zskd']) expect(fit(id), id).toEqual({ kind: 'paper' });
+  });
+
+  it('judges the methods with the student too: ZSKT transfers attention only between matching residual groups', async () => {
+    const wrn = buildWideResNet({ inputShape: [32, 32, 3], numClasses: 10, depth: 16, widen: 2 });
+    const dir = join(bundledDir, 'wrn-fit');
+    await saveModel(wrn, dir, { manifest: { ...manifestFor(wrn, 'cifar10'), architecture: 'wrn-16-2', preprocessing: { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } } });
+    wrn.dispose();
+    const fitOf = async (payload: { student?: string; studentWidth?: number }, id: string) =>
+      (await handlers.listMethods({ teacherId: 'wrn-fit', ...payload })).find((m) => m.id === id)!.fit;
+    expect(await fitOf({ student: 'wrn-16-1' }, 'zskt')).toEqual({ kind: 'paper' });
+    expect(await fitOf({ student: 'wrn-16-1', studentWidth: 0.5 }, 'zskt')).toEqual({ kind: 'paper' }); // width keeps the spatial sizes
+    expect(await fitOf({ student: 'resnet18' }, 'zskt')).toMatchObject({ kind: 'variant', reason: expect.stringMatching(/teacher has 3 residual groups, the student 4/) });
+    expect(await fitOf({ student: 'lenet5-half' }, 'zskt')).toMatchObject({ kind: 'variant', reason: expect.stringMatching(/the teacher has 3, the student 0/) });
+    expect(await fitOf({ student: 'wrn-16-1' }, 'deepinversion')).toEqual({ kind: 'paper' });
+    expect(await fitOf({}, 'zskt')).toEqual({ kind: 'paper' }); // the teacher's side only
+    await expect(handlers.listMethods({ teacherId: 'wrn-fit', student: 'vgg16' })).rejects.toThrow(/unknown architecture/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it('says why ZSKD and DAFL cannot run on a teacher without a Dense classifier', async () => {
+    const input = tf.input({ shape: [8, 8, 1] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 8, name: 'scores' }).apply(input) as tf.SymbolicTensor;
+    const flat = tf.layers.flatten({ name: 'flat' }).apply(conv) as tf.SymbolicTensor;
+    const convOnly = tf.model({ inputs: input, outputs: flat, name: 'conv-only' });
+    const dir = join(bundledDir, 'conv-only');
+    await saveModel(convOnly, dir, { manifest: manifestFor(convOnly) });
+    convOnly.dispose();
+    const methods = await handlers.listMethods({ teacherId: 'conv-only' });
+    expect(methods.find((m) => m.id === 'zskd')!.fit).toMatchObject({ kind: 'unusable', reason: expect.stringMatching(/final Dense layer/) });
+    expect(methods.find((m) => m.id === 'dafl')!.fit).toMatchObject({ kind: 'unusable', reason: expect.stringMatching(/no Dense classifier layer/) });
+    expect(methods.find((m) => m.id === 'rdskd')!.fit).toEqual({ kind: 'paper' });
+    rmSync(dir, { recursive: true });
+  });
+
+  it('sizes one architecture at a custom width', async () => {
+    const half = await handlers.sizeStudent({ teacherId: 'lenet5-test', student: 'lenet5', width: 0.5 });
+    expect(half).toMatchObject({ id: 'lenet5', width: 0.5, params: 15_738, bytes: 15_738 * 4 });
+    expect(half.compression).toBeCloseTo(lenet.countParams() / 15_738, 10);
+    expect(half.unsuitable).toBeUndefined();
+    const double = await handlers.sizeStudent({ teacherId: 'lenet5-test', student: 'lenet5-half', width: 2 });
+    expect(double.params).toBe(lenet.countParams());
+    const big = await handlers.sizeStudent({ teacherId: 'lenet5-test', student: 'lenet5', width: 1.5 });
+    expect(big.unsuitable).toMatch(/larger than the teacher/);
+    // Too large to build just to count: estimated from the zoo's count, and said so.
+    const huge = await handlers.sizeStudent({ teacherId: 'lenet5-test', student: 'resnet34', width: 4 });
+    expect(huge.approximate).toBe(true);
+    expect(huge.params).toBeGreaterThan(300_000_000);
+    await expect(handlers.sizeStudent({ teacherId: 'lenet5-test', student: 'nope', width: 1 })).rejects.toThrow(/unknown architecture/);
   });
 
   it('has written a help line for every hyper-parameter of every implemented method', () => {
@@ -233,8 +282,8 @@ describe('teacher handlers', () => {
     const info: TeacherInfo = await handlers.inspectTeacher({ teacherId: 'wrn-cifar' });
     expect(info.hasBatchNorm).toBe(true);
     const methods = await handlers.listMethods({ teacherId: 'wrn-cifar' });
-    expect(methods.find((m) => m.id === 'deepinversion')!.unsuitable).toBeUndefined();
-    expect(methods.find((m) => m.id === 'zskt')!.unsuitable).toBeUndefined();
+    expect(methods.find((m) => m.id === 'deepinversion')!.fit).toEqual({ kind: 'paper' });
+    expect(methods.find((m) => m.id === 'zskt')!.fit).toEqual({ kind: 'paper' });
     const rdskd = methods.find((m) => m.id === 'rdskd')!;
     expect(Object.fromEntries(rdskd.hyperParameters.map((h) => [h.key, h.value]))).toEqual(Object.fromEntries(flattenConfig(METHODS.rdskd!.defaults('cifar10'))));
     wrn.dispose();
@@ -288,8 +337,94 @@ describe('EngineHost validation of the teacher requests', () => {
     await expectBadInput('listMethods', { teacherId: 'x', extra: true });
   });
 
+  it.each([[0], [-1], [4.5], [Number.NaN], ['2'], [null]])('rejects the student width %j', async (width) => {
+    await expectBadInput('sizeStudent', { teacherId: 'lenet5-mnist', student: 'lenet5', width }, /width/);
+    await expectBadInput('startRun', { teacherId: 'lenet5-mnist', student: 'lenet5', method: 'rdskd', studentWidth: width }, /studentWidth/);
+    await expectBadInput('listMethods', { teacherId: 'lenet5-mnist', student: 'lenet5', studentWidth: width }, /studentWidth/);
+  });
+
   it('answers an unknown teacher with NOT_FOUND', async () => {
     const result = await host.dispatch('inspectTeacher', { teacherId: 'nobody-here' });
     expect(result).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+});
+
+describe('opening a teacher with the system dialog (desktop app)', () => {
+  const home = mkdtempSync(join(tmpdir(), 'distillery-open-'));
+  const modelDir = join(home, 'picked', 'my-model');
+  const outside = join(home, 'elsewhere');
+  let answer: string | null = null;
+  const asked: string[] = [];
+  const host = new EngineHost({
+    dataDir: join(home, 'data'),
+    openTeacherDialog: async (select) => {
+      asked.push(select);
+      return answer;
+    },
+  });
+  const stored = (): string[] => (existsSync(join(home, 'data', 'teachers')) ? readdirSync(join(home, 'data', 'teachers')) : []);
+
+  beforeAll(async () => {
+    const model = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10, name: 'picked-lenet' });
+    await saveModel(model, modelDir, { manifest: manifestFor(model) });
+    model.dispose();
+    mkdirSync(outside, { recursive: true });
+    writeFileSync(join(modelDir, 'unrelated.bin'), 'not a weight file');
+  });
+  afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+  it('answers unavailable without a dialog (browser mode), and validates the payload first', async () => {
+    const browser = new EngineHost({ dataDir: join(home, 'browser-data') });
+    expect(await browser.dispatch('openTeacher', { select: 'folder' })).toEqual({ ok: true, value: { outcome: 'unavailable' } });
+    for (const payload of [{}, { select: 'anything' }, { select: 'folder', path: '/etc' }]) {
+      expect(await host.dispatch('openTeacher', payload)).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    }
+    expect(asked).toEqual([]);
+  });
+
+  it('stores nothing when the dialog is cancelled', async () => {
+    answer = null;
+    expect(await host.dispatch('openTeacher', { select: 'modelFile' })).toEqual({ ok: true, value: { outcome: 'cancelled' } });
+    expect(asked).toEqual(['modelFile']);
+    expect(stored()).toEqual([]);
+  });
+
+  it('imports the chosen folder, or the chosen model.json with the files it names beside it', async () => {
+    for (const [select, chosen] of [['folder', modelDir], ['modelFile', join(modelDir, 'model.json')]] as const) {
+      answer = chosen;
+      const result = await host.dispatch('openTeacher', { select });
+      expect(result).toMatchObject({ ok: true, value: { outcome: 'imported', teacher: { source: 'imported', name: 'picked-lenet', inputShape: [32, 32, 1] } } });
+      const id = (result as { value: { teacher: TeacherInfo } }).value.teacher.id;
+      // Only the model, its weights and its manifest were taken.
+      expect(readdirSync(join(home, 'data', 'teachers', id)).sort()).toEqual(readdirSync(modelDir).filter((n) => n !== 'unrelated.bin').sort());
+    }
+    expect(stored()).toHaveLength(2);
+  });
+
+  it('reads nothing outside what the dialog returned', async () => {
+    const before = stored();
+    // A model.json naming a weights file in another folder is refused before anything is read there.
+    const escaping = join(home, 'picked', 'escaping');
+    mkdirSync(escaping, { recursive: true });
+    const json = JSON.parse(readFileSync(join(modelDir, 'model.json'), 'utf8')) as { weightsManifest: { paths: string[] }[] };
+    const weightFile = json.weightsManifest[0]!.paths[0]!;
+    writeFileSync(join(outside, weightFile), readFileSync(join(modelDir, weightFile)));
+    json.weightsManifest[0]!.paths = [`../../elsewhere/${weightFile}`];
+    writeFileSync(join(escaping, 'model.json'), JSON.stringify(json));
+    answer = escaping;
+    expect(await host.dispatch('openTeacher', { select: 'folder' })).toMatchObject({ ok: false, error: { code: 'BAD_MODEL', message: expect.stringMatching(/in another folder/) } });
+
+    // A weights file that is a symbolic link to another folder is refused too.
+    const linked = join(home, 'picked', 'linked');
+    mkdirSync(linked, { recursive: true });
+    writeFileSync(join(linked, 'model.json'), readFileSync(join(modelDir, 'model.json')));
+    symlinkSync(join(outside, weightFile), join(linked, weightFile));
+    answer = join(linked, 'model.json');
+    expect(await host.dispatch('openTeacher', { select: 'modelFile' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringMatching(/outside/) } });
+
+    // A path that does not exist (removed after choosing) is a clear error.
+    answer = join(home, 'gone');
+    expect(await host.dispatch('openTeacher', { select: 'folder' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(stored()).toEqual(before);
   });
 });

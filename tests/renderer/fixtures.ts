@@ -18,10 +18,10 @@ export function teacherInfo(over: Partial<TeacherInfo> = {}): TeacherInfo {
 
 export function students(): StudentOption[] {
   return [
-    { id: 'lenet5', title: 'LeNet-5', params: 61_706, bytes: 246_824, compression: 1 },
-    { id: 'lenet5-half', title: 'LeNet-5 at half width', params: 15_738, bytes: 62_952, compression: 61_706 / 15_738 },
-    { id: 'tiny', title: 'Tiny', params: 1_000, bytes: 4_000, compression: 61.706 },
-    { id: 'resnet18', title: 'ResNet-18', params: 11_182_410, bytes: 44_729_640, compression: 61_706 / 11_182_410, unsuitable: 'larger than the teacher' },
+    { id: 'lenet5', title: 'LeNet-5', width: 1, params: 61_706, bytes: 246_824, compression: 1 },
+    { id: 'lenet5-half', title: 'LeNet-5 at half width', width: 1, params: 15_738, bytes: 62_952, compression: 61_706 / 15_738 },
+    { id: 'tiny', title: 'Tiny', width: 1, params: 1_000, bytes: 4_000, compression: 61.706 },
+    { id: 'resnet18', title: 'ResNet-18', width: 1, params: 11_182_410, bytes: 44_729_640, compression: 61_706 / 11_182_410, unsuitable: 'larger than the teacher' },
   ];
 }
 
@@ -32,6 +32,7 @@ export function methods(): MethodInfo[] {
       title: 'RDSKD',
       summary: 'generator, then student',
       available: true,
+      fit: { kind: 'paper' },
       hyperParameters: [
         { key: 'seed', value: 0, help: 'seed' },
         { key: 'generator.lr', value: 0.001, help: 'lr' },
@@ -40,9 +41,17 @@ export function methods(): MethodInfo[] {
         { key: 'select', value: 'last', help: 'which student' },
       ],
     },
-    { id: 'dafl', title: 'DAFL', summary: 'joint', available: true, hyperParameters: [{ key: 'lrG', value: 0.2, help: 'lr of G' }] },
-    { id: 'deepinversion', title: 'DeepInversion', summary: 'bn', available: true, hyperParameters: [], unsuitable: 'no BatchNorm' },
-    { id: 'zskd', title: 'ZSKD', summary: 'later', available: false, hyperParameters: [] },
+    { id: 'dafl', title: 'DAFL', summary: 'joint', available: true, fit: { kind: 'paper' }, hyperParameters: [{ key: 'lrG', value: 0.2, help: 'lr of G' }] },
+    {
+      id: 'zskt',
+      title: 'ZSKT',
+      summary: 'adversarial',
+      available: true,
+      fit: { kind: 'variant', variant: 'without attention transfer', reason: 'the teacher has 0, the student 0' },
+      hyperParameters: [{ key: 'beta', value: 250, help: 'AT weight' }],
+    },
+    { id: 'deepinversion', title: 'DeepInversion', summary: 'bn', available: true, fit: { kind: 'unusable', reason: "synthesis.bnStatistics 'require': no BatchNorm" }, hyperParameters: [] },
+    { id: 'zskd', title: 'ZSKD', summary: 'later', available: false, fit: { kind: 'paper' }, hyperParameters: [] },
   ];
 }
 

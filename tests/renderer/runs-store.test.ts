@@ -1,12 +1,13 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPinia, setActivePinia } from 'pinia';
-import { HostError, type RunSummaryDto } from '@common/contract.ts';
+import { HostError, requestSchemas, type ExportResultDto, type RunSummaryDto } from '@common/contract.ts';
 import { point, runDetail } from './fixtures.ts';
 
 const invoke = vi.fn();
 vi.mock('@renderer/api/index.ts', () => ({ api: { invoke, on: vi.fn(() => () => {}) }, hostKind: 'browser' }));
 
-const { useRunsStore } = await import('@renderer/stores/runs.ts');
+const { EXPORT_CHOICES, useRunsStore } = await import('@renderer/stores/runs.ts');
+type ExportChoice = import('@renderer/stores/runs.ts').ExportChoice;
 
 function summary(id: string, createdAt: string, status: RunSummaryDto['status']): RunSummaryDto {
   return { id, method: 'rdskd', dataset: 'mnist', student: 'lenet5-half', teacher: 't', createdAt, status, step: 1, total: 2, values: {} };
@@ -57,7 +58,17 @@ describe('runs store', () => {
   });
 
   it('exports a run and keeps the result per run', async () => {
-    const result = { dir: '/data/exports/a', files: [{ name: 'model.json', bytes: 10 }], bytes: 10, format: 'tfjs-layers (float32)', howToLoad: 'tf.loadLayersModel(...)' };
+    const result: ExportResultDto = {
+      dir: '/data/exports/a-tfjs',
+      format: 'tfjs',
+      precision: 'float32',
+      description: 'TensorFlow.js layers model, float32 weights',
+      files: [{ name: 'model.json', bytes: 10, role: 'model' }],
+      bytes: 10,
+      modelBytes: 10,
+      note: 'TensorFlow.js 4.x layers format',
+      howToLoad: 'tf.loadLayersModel(...)',
+    };
     invoke.mockResolvedValueOnce(result);
     const store = useRunsStore();
     const pending = store.exportRun('a', 'tfjs');
@@ -69,5 +80,25 @@ describe('runs store', () => {
     invoke.mockRejectedValueOnce(new HostError({ code: 'NOT_FOUND', message: 'the run has not finished' }));
     expect(await store.exportRun('b', 'tfjs-float16')).toBeNull();
     expect(store.exportError?.message).toBe('the run has not finished');
+  });
+
+  it('sends each format choice as its format and precision, into the chosen folder', async () => {
+    const store = useRunsStore();
+    invoke.mockResolvedValue({});
+    const sent = async (choice: ExportChoice): Promise<unknown> => {
+      invoke.mockClear();
+      await store.exportRun('a', choice);
+      return invoke.mock.calls[0]![1];
+    };
+    expect(EXPORT_CHOICES.map((c) => c.id)).toEqual(['tfjs', 'tfjs-float16', 'onnx', 'tflite', 'tflite-int8']);
+    expect(await sent('tfjs-float16')).toEqual({ runId: 'a', format: 'tfjs', float16: true });
+    expect(await sent('onnx')).toEqual({ runId: 'a', format: 'onnx' });
+    expect(await sent('tflite')).toEqual({ runId: 'a', format: 'tflite' });
+    expect(await sent('tflite-int8')).toEqual({ runId: 'a', format: 'tflite', int8: true });
+    // Every choice is a request the host's schema accepts.
+    for (const c of EXPORT_CHOICES) expect(requestSchemas.exportRun.safeParse({ runId: 'a', ...c.request }).success).toBe(true);
+    invoke.mockResolvedValueOnce({ folder: '/picked' });
+    await store.chooseExportFolder();
+    expect(await sent('tflite-int8')).toEqual({ runId: 'a', format: 'tflite', int8: true, folder: '/picked' });
   });
 });

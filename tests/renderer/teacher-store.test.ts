@@ -17,6 +17,10 @@ describe('teacher store', () => {
     invoke.mockReset();
   });
 
+  it('uses the page\'s file input in browser mode, never the system dialog', () => {
+    expect(useTeacherStore().nativeDialog).toBe(false);
+  });
+
   it('lists the teachers', async () => {
     const list = [teacherInfo(), teacherInfo({ id: 'mine', source: 'imported' })];
     invoke.mockResolvedValue(list);

@@ -3,6 +3,7 @@ import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBac
 import { expandDottedKeys, METHOD_IDS, RunControl } from '../../engine/methods/index.ts';
 import { listRuns } from '../../engine/runs/store.ts';
 import { resumeDistillation, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
+import { STUDENT_WIDTH_MAX, studentWidthSchema } from '../../common/contract.ts';
 import { progressPrinter } from './progress-line.ts';
 import { numberOption, out, stringOption, type CliCommand, type ParsedValues } from '../command.ts';
 
@@ -40,6 +41,17 @@ export function overridesFrom(values: ParsedValues): Record<string, unknown> {
     overrides[match[1]!] = parseValue(match[2]!);
   }
   return overrides;
+}
+
+/** --student-width: the app's limits (contract), so the CLI and the wizard accept the same widths. */
+export function studentWidthOption(values: ParsedValues): number | undefined {
+  const raw = stringOption(values, 'student-width');
+  if (raw === undefined) return undefined;
+  const parsed = studentWidthSchema.safeParse(raw.trim() === '' ? Number.NaN : Number(raw));
+  if (!parsed.success) {
+    throw new DistilleryError('BAD_INPUT', `--student-width must be a number above 0 and at most ${STUDENT_WIDTH_MAX}, got '${raw}'`, 'e.g. --student-width 0.5 halves every layer of the student');
+  }
+  return parsed.data;
 }
 
 function backendOption(values: ParsedValues): BackendName | undefined {
@@ -80,11 +92,13 @@ export async function runDistill(values: ParsedValues, defaults: { maxSteps?: nu
   try {
     const teacher = stringOption(values, 'teacher') ?? resolve(bundledTeachersDir(), DEFAULT_TEACHER);
     const maxSteps = values['max-steps'] === undefined ? defaults.maxSteps : numberOption(values, 'max-steps', 0, 1);
+    const studentWidth = studentWidthOption(values);
     await announceBackend(values);
     return await startDistillation(
       {
         teacher,
         student: stringOption(values, 'student') ?? 'lenet5-half',
+        ...(studentWidth !== undefined ? { studentWidth } : {}),
         method: stringOption(values, 'method') ?? 'rdskd',
         overrides: expandDottedKeys(overridesFrom(values)),
         testData: stringOption(values, 'test-data'),
@@ -100,6 +114,7 @@ export async function runDistill(values: ParsedValues, defaults: { maxSteps?: nu
 export const DISTILL_OPTIONS = {
   teacher: { type: 'string' },
   student: { type: 'string' },
+  'student-width': { type: 'string' },
   method: { type: 'string' },
   'lr-g': { type: 'string' },
   'lr-s': { type: 'string' },
@@ -123,6 +138,7 @@ export const distillCommand: CliCommand = {
 
   --teacher DIR      teacher folder (model.json, weights, manifest.json); default: the bundled ${DEFAULT_TEACHER}
   --student ARCH     student architecture from the zoo (default lenet5-half)
+  --student-width X  scale the student's channels and units by X (0 < X ≤ ${STUDENT_WIDTH_MAX}; default 1, the zoo's)
   --method ID        ${METHOD_IDS.join(' | ')} (default rdskd)
   --lr-g, --lr-s     generator / student learning rate
   --epochs-g, --epochs-s, --iters, --batch, --tau, --seed

@@ -1,12 +1,12 @@
 /**
- * Export of a run's student as a TensorFlow.js layers model (model.json + weights), optionally with
- * float16 weights (half the size; TensorFlow.js decodes them on load), plus the last sample grid and
- * a short report — into a folder of the user's choosing.
+ * A run's student as a TensorFlow.js layers model (model.json + weights), optionally with float16
+ * weights (half the size; TensorFlow.js decodes them on load). index.ts (exportRun) writes it with
+ * the report and sample grid every export has.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Float16Array } from '@petamoriken/float16';
-import type { ExportResultDto } from '../../common/contract.ts';
+import type { ExportedFileDto } from '../../common/contract.ts';
 import { DistilleryError } from '../errors.ts';
 import { MODEL_FILE, writeFileAtomic } from '../models/index.ts';
 import { RUN_FILES } from '../runs/store.ts';
@@ -29,7 +29,8 @@ export function toFloat16(values: Float32Array): Uint16Array {
   return new Uint16Array(new Float16Array(values).buffer);
 }
 
-function selectedStudentDir(runDir: string): string {
+/** The folder of the student a finished run selected (its summary names it). */
+export function selectedStudentDir(runDir: string): string {
   const summaryFile = join(runDir, RUN_FILES.summary);
   if (!existsSync(summaryFile)) throw new DistilleryError('NOT_FOUND', `the run in ${runDir} has not finished: there is no student to export yet`, 'resume it until it is done');
   const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { selection?: { model?: string } };
@@ -38,8 +39,8 @@ function selectedStudentDir(runDir: string): string {
   return dir;
 }
 
-/** Re-encodes a model's float32 weights as float16 with the quantization marker TF.js reads. */
-function writeFloat16Model(srcDir: string, outDir: string): void {
+/** Re-encodes a model's float32 weights as float16 with the quantization marker TF.js reads; returns the file names. */
+function writeFloat16Model(srcDir: string, outDir: string): string[] {
   const model = JSON.parse(readFileSync(join(srcDir, MODEL_FILE), 'utf8')) as ModelJson;
   const groups = model.weightsManifest.map((group, g) => {
     const bytes = Buffer.concat(group.paths.map((p) => readFileSync(join(srcDir, p))));
@@ -63,45 +64,33 @@ function writeFloat16Model(srcDir: string, outDir: string): void {
     return { paths: [file], weights };
   });
   writeFileAtomic(join(outDir, MODEL_FILE), JSON.stringify({ ...model, weightsManifest: groups }));
+  return [MODEL_FILE, ...groups.flatMap((g) => g.paths)];
 }
 
-export async function exportStudent(runDir: string, outDir: string, options: { float16?: boolean } = {}): Promise<ExportResultDto> {
-  const studentDir = selectedStudentDir(runDir);
+/**
+ * Writes the student in `studentDir` into `outDir` as a TensorFlow.js layers model: copied as it is
+ * (float32), or with float16 weights. Returns the files written (model.json first).
+ */
+export function writeTfjsModel(studentDir: string, outDir: string, options: { float16?: boolean } = {}): ExportedFileDto[] {
   mkdirSync(outDir, { recursive: true });
+  let names: string[];
   if (options.float16) {
-    writeFloat16Model(studentDir, outDir);
+    names = writeFloat16Model(studentDir, outDir);
   } else {
-    for (const name of readdirSync(studentDir)) copyFileSync(join(studentDir, name), join(outDir, name));
+    names = modelFiles(studentDir);
+    for (const name of names) copyFileSync(join(studentDir, name), join(outDir, name));
   }
-  const samplesDir = join(runDir, RUN_FILES.samples);
-  const grids = existsSync(samplesDir) ? readdirSync(samplesDir).filter((f) => f.endsWith('.png')).sort() : [];
-  if (grids.length) copyFileSync(join(samplesDir, grids.at(-1)!), join(outDir, 'samples.png'));
-  const summaryFile = join(runDir, RUN_FILES.summary);
-  const config = readFileSync(join(runDir, RUN_FILES.config), 'utf8');
-  writeFileSync(
-    join(outDir, 'report.md'),
-    [
-      '# Distillery export',
-      '',
-      `Format: TensorFlow.js layers model${options.float16 ? ' (float16 weights)' : ''}. Load it with \`tf.loadLayersModel('…/model.json')\`.`,
-      '',
-      '## Run summary',
-      '```json',
-      readFileSync(summaryFile, 'utf8').trim(),
-      '```',
-      '## Run configuration',
-      '```json',
-      config.trim(),
-      '```',
-      '',
-    ].join('\n'),
-  );
-  const files = readdirSync(outDir).map((name) => ({ name, bytes: statSync(join(outDir, name)).size }));
-  return {
-    dir: outDir,
-    files,
-    bytes: files.reduce((sum, f) => sum + f.bytes, 0),
-    format: options.float16 ? 'tfjs-layers (float16 weights)' : 'tfjs-layers (float32)',
-    howToLoad: `const model = await tf.loadLayersModel('file://${join(outDir, MODEL_FILE)}')  // or an http(s) URL where you host the folder`,
-  };
+  names.sort((a, b) => (a === MODEL_FILE ? -1 : b === MODEL_FILE ? 1 : a.localeCompare(b)));
+  return names.map((name) => ({ name, bytes: statSync(join(outDir, name)).size, role: 'model' as const }));
+}
+
+/** The files TensorFlow.js loads from a layers model folder: model.json and the shards it names. */
+function modelFiles(modelDir: string): string[] {
+  const model = JSON.parse(readFileSync(join(modelDir, MODEL_FILE), 'utf8')) as ModelJson;
+  return [MODEL_FILE, ...new Set(model.weightsManifest.flatMap((group) => group.paths))];
+}
+
+/** Bytes of a layers model folder as TensorFlow.js loads it: model.json and its weight shards. */
+export function tfjsModelBytes(modelDir: string): number {
+  return modelFiles(modelDir).reduce((sum, name) => sum + statSync(join(modelDir, name)).size, 0);
 }

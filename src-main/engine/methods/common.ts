@@ -1,10 +1,11 @@
 /**
  * Pieces the method files share: seeded latents, one optimiser step that also reports every loss
- * term, learning-rate schedules, generator sampling.
+ * term, learning-rate schedules, generator sampling, the optional pool of generated samples.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { clipGradNorm } from './losses.ts';
+import { mulberry32 } from './random.ts';
 
 /** The trainable variables of a layers model, for optimizer var lists. */
 export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
@@ -114,5 +115,94 @@ export class SgdWithWeightDecay extends tf.MomentumOptimizer {
 
   override getClassName(): string {
     return 'Momentum';
+  }
+}
+
+/**
+ * Speed-up option for the student phase of generator methods (off by default, and it changes the
+ * algorithm: the references draw fresh latents at every step). The student trains on minibatches
+ * drawn from a pool of `batches` generated batches with their teacher logits; one batch of the pool
+ * is replaced by a freshly generated one every `refreshEvery` steps. Generation and the teacher's
+ * forward pass — most of a student step's cost — then happen once per `refreshEvery` steps.
+ * Every result a run with this option produces names it (it is part of the run's config).
+ */
+export const samplePoolSchema = z
+  .object({
+    batches: z.number().int().positive(),
+    refreshEvery: z.number().int().positive(),
+  })
+  .strict();
+export type SamplePoolConfig = z.infer<typeof samplePoolSchema>;
+
+interface PooledBatch {
+  /** Refresh index whose seed generated this batch. */
+  index: number;
+  x: tf.Tensor4D;
+  teacherLogits: tf.Tensor2D;
+}
+
+/**
+ * The pool of `SamplePoolConfig`. Its content at step s is a pure function of s: the batches of
+ * refresh indices R − batches + 1 … R with R = floor(s / refreshEvery), batch r generated from
+ * `seedOf(r)`. So a resumed run rebuilds exactly the pool the uninterrupted run had, and nothing
+ * of it needs checkpointing.
+ */
+export class GeneratedSamplePool {
+  private readonly held: PooledBatch[] = [];
+  private joined: { x: tf.Tensor4D; teacherLogits: tf.Tensor2D } | null = null;
+
+  constructor(
+    private readonly config: SamplePoolConfig,
+    /** Generates one batch (images + teacher logits) from a seed; the pool keeps the tensors. */
+    private readonly generateBatch: (seed: number) => { x: tf.Tensor4D; teacherLogits: tf.Tensor2D },
+    private readonly seedOf: (refreshIndex: number) => number,
+  ) {}
+
+  /** Brings the pool to its content at `step` (generating only the batches it lacks). */
+  private advanceTo(step: number): void {
+    const newest = Math.floor(step / this.config.refreshEvery);
+    const oldest = newest - this.config.batches + 1;
+    let changed = false;
+    for (let i = this.held.length - 1; i >= 0; i--) {
+      const b = this.held[i]!;
+      if (b.index < oldest || b.index > newest) {
+        tf.dispose([b.x, b.teacherLogits]);
+        this.held.splice(i, 1);
+        changed = true;
+      }
+    }
+    for (let r = oldest; r <= newest; r++) {
+      if (this.held.some((b) => b.index === r)) continue;
+      const batch = tf.tidy(() => this.generateBatch(this.seedOf(r)));
+      this.held.push({ index: r, x: tf.keep(batch.x), teacherLogits: tf.keep(batch.teacherLogits) });
+      changed = true;
+    }
+    if (changed || !this.joined) {
+      if (this.joined) tf.dispose([this.joined.x, this.joined.teacherLogits]);
+      this.held.sort((a, b) => a.index - b.index);
+      this.joined = tf.tidy(() => ({
+        x: tf.keep(tf.concat(this.held.map((b) => b.x), 0) as tf.Tensor4D),
+        teacherLogits: tf.keep(tf.concat(this.held.map((b) => b.teacherLogits), 0) as tf.Tensor2D),
+      }));
+    }
+  }
+
+  /** n pooled images and their teacher logits (drawn with replacement by `seed`) for step `step`. */
+  minibatch(step: number, n: number, seed: number): { x: tf.Tensor4D; teacherLogits: tf.Tensor2D } {
+    this.advanceTo(step);
+    const { x, teacherLogits } = this.joined!;
+    const rng = mulberry32(seed);
+    const size = x.shape[0];
+    const idx = tf.tensor1d(Array.from({ length: n }, () => Math.floor(rng() * size)), 'int32');
+    const out = { x: tf.gather(x, idx) as tf.Tensor4D, teacherLogits: tf.gather(teacherLogits, idx) as tf.Tensor2D };
+    idx.dispose();
+    return out;
+  }
+
+  dispose(): void {
+    if (this.joined) tf.dispose([this.joined.x, this.joined.teacherLogits]);
+    this.joined = null;
+    for (const b of this.held) tf.dispose([b.x, b.teacherLogits]);
+    this.held.length = 0;
   }
 }

@@ -14,10 +14,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { withTaps } from '../models/index.ts';
+import { withTaps, type ModelTraits } from '../models/index.ts';
 import { decayedLearningRate, generate, latents, setLearningRate, SgdWithWeightDecay, stepDecaySchema, stepWithTerms, trainableVariables } from './common.ts';
 import { daflGeneratorTerms, daflStudentLoss } from './losses.ts';
-import { commonConfigShape, type DatasetId, type MethodContext, type MethodDefinition, type MethodSession, type PhasePlan } from './method.ts';
+import { commonConfigShape, PAPER_FIT, type DatasetId, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
 import { deriveSeed } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -121,6 +121,12 @@ export function createDaflSession(ctx: MethodContext, c: DaflConfig): MethodSess
   };
 }
 
+/** DAFL's activation loss needs the teacher's features (the session's withTaps would refuse otherwise). */
+function daflFit(models: { teacher: ModelTraits }): MethodFit {
+  if (models.teacher.hasFeatures) return PAPER_FIT;
+  return { kind: 'unusable', reason: 'DAFL\'s activation loss reads the teacher\'s features before its final Dense layer, and this teacher has no Dense classifier layer (nor a layer named features)' };
+}
+
 export const dafl: MethodDefinition<DaflConfig> = {
   id: 'dafl',
   title: 'DAFL',
@@ -129,4 +135,5 @@ export const dafl: MethodDefinition<DaflConfig> = {
   defaults: daflDefaults,
   phases: phasesOf,
   create: createDaflSession,
+  fit: daflFit,
 };

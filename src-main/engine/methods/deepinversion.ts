@@ -32,11 +32,11 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DistilleryError } from '../errors.ts';
-import { batchNormLayers, withTaps } from '../models/index.ts';
+import { modelTraits, withTaps, type ModelTraits } from '../models/index.ts';
 import { ioError, writeFileAtomic } from '../runs/fsio.ts';
 import { setLearningRate, stepWithTerms, trainableVariables } from './common.ts';
 import { adiCompetitionLoss, bnFeatureLossSum, crossEntropy, kdLoss, l2PriorLoss, roll2d } from './losses.ts';
-import { commonConfigShape, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodSession, type PhasePlan } from './method.ts';
+import { commonConfigShape, PAPER_FIT, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
 import { deriveSeed, mulberry32 } from './random.ts';
 
 // ------------------------------------------------------------------------------------------------
@@ -347,16 +347,36 @@ interface DiState {
   bestCost: number | null;
 }
 
+/**
+ * Why this run goes without the BatchNorm-statistics term r_feat, or null when it uses it: the one
+ * rule the session follows and the wizard shows. `bnLayers` counts the teacher's BatchNorm layers
+ * on image-shaped inputs (the reference hooks nn.BatchNorm2d only).
+ */
+export function bnTermOffReason(s: Pick<DeepInversionConfig['synthesis'], 'bnStatistics' | 'rFeat'>, bnLayers: number): string | null {
+  if (s.bnStatistics === 'off') return 'the BatchNorm-statistics term is off (synthesis.bnStatistics)';
+  if (bnLayers === 0) return 'the teacher has no BatchNorm layer, so there are no stored feature statistics to match';
+  if (s.rFeat <= 0) return 'the weight of the BatchNorm-statistics term (synthesis.rFeat) is 0';
+  return null;
+}
+
+function deepInversionFit(models: { teacher: ModelTraits }, c: DeepInversionConfig): MethodFit {
+  const why = bnTermOffReason(c.synthesis, models.teacher.imageBatchNormLayers);
+  if (why === null) return PAPER_FIT;
+  if (c.synthesis.bnStatistics === 'require' && models.teacher.imageBatchNormLayers === 0) {
+    return { kind: 'unusable', reason: `DeepInversion with synthesis.bnStatistics 'require': ${why}` };
+  }
+  return { kind: 'variant', variant: 'without the BatchNorm-statistics term (r_feat)', reason: `${why}; the images are optimised for the teacher's class with the total-variation and L2 priors only` };
+}
+
 export function createDeepInversionSession(ctx: MethodContext, c: DeepInversionConfig): MethodSession {
   const s = c.synthesis;
   const [h, w, ch] = ctx.inputShape;
   const shape = [s.batchSize, h, w, ch] as const;
-  // The reference hooks nn.BatchNorm2d only: BN layers on image-shaped (rank-4) inputs.
-  const bnCount = batchNormLayers(ctx.teacher).filter((l) => (l.input as tf.SymbolicTensor).shape.length === 4).length;
+  const bnCount = modelTraits(ctx.teacher).imageBatchNormLayers;
   if (s.bnStatistics === 'require' && bnCount === 0) {
     throw new DistilleryError('BAD_MODEL', `DeepInversion: the teacher ${ctx.teacher.name} has no BatchNorm layers, so there are no feature statistics to match`, "set synthesis.bnStatistics to 'auto' to run the variant without r_feat");
   }
-  const useBn = s.bnStatistics !== 'off' && bnCount > 0 && s.rFeat > 0;
+  const useBn = bnTermOffReason(s, bnCount) === null;
   const tapped = useBn ? withTaps(ctx.teacher, ['bnInputs']) : null; // shares the teacher's layers
   const bnStats = tapped ? tapped.bnLayers.map(runningStats) : [];
   const canvas = new ImageCanvas(shape, ['x', 'best', 'm', 'v'], 'deepinversion_canvas');
@@ -460,4 +480,5 @@ export const deepInversion: MethodDefinition<DeepInversionConfig> = {
   defaults: deepInversionDefaults,
   phases: diPhases,
   create: createDeepInversionSession,
+  fit: deepInversionFit,
 };

@@ -8,7 +8,8 @@ import type * as tf from '@tensorflow/tfjs';
 import { DistilleryError } from '../errors.ts';
 import { buildDaflGenerator, buildZsktGenerator } from '../models/index.ts';
 import { dafl } from './dafl.ts';
-import { METHOD_IDS, type AnyMethodDefinition, type GeneratorFactory, type MethodId } from './method.ts';
+import { METHOD_IDS, PAPER_FIT, type AnyMethodDefinition, type DatasetId, type GeneratorFactory, type MethodFit, type MethodId } from './method.ts';
+import type { ModelTraits } from '../models/taps.ts';
 import { mskd } from './mskd.ts';
 import { rdskd } from './rdskd.ts';
 import { deepInversion } from './deepinversion.ts';
@@ -28,6 +29,14 @@ export function getMethod(id: string): AnyMethodDefinition {
     );
   }
   return def;
+}
+
+/**
+ * How a method applies to a teacher (and student, when known) with its reference config for the
+ * dataset: the one verdict the CLI and the app show (see MethodDefinition.fit).
+ */
+export function methodFit(def: AnyMethodDefinition, dataset: DatasetId, teacher: ModelTraits, student: ModelTraits | null): MethodFit {
+  return def.fit?.({ teacher, student }, def.defaults(dataset)) ?? PAPER_FIT;
 }
 
 /** The model zoo's generators (DAFL's for RDSKD/DAFL/MSKD, ZSKT's for ZSKT). */

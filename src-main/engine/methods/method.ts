@@ -24,6 +24,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { DistilleryError } from '../errors.ts';
+import type { ModelTraits } from '../models/taps.ts';
 
 export const METHOD_IDS = ['rdskd', 'dafl', 'mskd', 'zskt', 'deepinversion', 'zskd'] as const;
 export type MethodId = (typeof METHOD_IDS)[number];
@@ -83,7 +84,7 @@ export interface TestSet {
 }
 
 /** Builds the generator a method needs; the default uses the model zoo (models/index.ts). */
-export type GeneratorFactory = (kind: 'dafl' | 'zskt', options: { outputShape: readonly number[]; latentDim: number }) => tf.LayersModel;
+export type GeneratorFactory = (kind: 'dafl' | 'zskt', options: { outputShape: readonly number[]; latentDim: number; seed?: number }) => tf.LayersModel;
 
 /** What a method runs on. The caller builds/loads the models; the method owns its optimisers. */
 export interface MethodContext {
@@ -122,6 +123,19 @@ export interface MethodSession {
   dispose(): void;
 }
 
+/**
+ * How a method applies to a teacher and student: as in its paper; as a named variant that the run
+ * then really executes (and logs, e.g. DeepInversion's rFeatUsed = 0, ZSKT's atUsed = 0); or not at
+ * all. The wizard shows exactly this — it decides nothing itself.
+ */
+export type MethodFit =
+  | { kind: 'paper' }
+  /** `variant`: what differs from the paper, e.g. "without attention transfer"; `reason`: why. */
+  | { kind: 'variant'; variant: string; reason: string }
+  | { kind: 'unusable'; reason: string };
+
+export const PAPER_FIT: MethodFit = { kind: 'paper' };
+
 export interface MethodDefinition<C extends { seed: number } = { seed: number }> {
   id: MethodId;
   title: string;
@@ -133,6 +147,12 @@ export interface MethodDefinition<C extends { seed: number } = { seed: number }>
   defaults(dataset: DatasetId): C;
   phases(config: C): PhasePlan[];
   create(context: MethodContext, config: C): MethodSession;
+  /**
+   * How the method applies to these models under `config` — the same rules `create` follows, so
+   * the verdict cannot disagree with the run. `student` is null when only the teacher is known
+   * (then only the teacher's side is judged). Absent: runs as published on any classifier.
+   */
+  fit?(models: { teacher: ModelTraits; student: ModelTraits | null }, config: C): MethodFit;
 }
 
 /** A definition with its config type erased, for the registry. */

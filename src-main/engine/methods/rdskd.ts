@@ -8,12 +8,14 @@
  *   (both start at 0, set once before the first epoch).
  * Phase 2 'student' (generator frozen in INFERENCE mode: BN running statistics):
  *   x = G(z), L = KL(softmax(T(x)/τ) ‖ softmax(S(x)/τ)) · τ², Adam(lr_S), lr × 0.1 at epochs 800
- *   and 1600 for CIFAR-10 (the reference's adjust_learning_rate).
+ *   and 1600 for CIFAR-10 (the reference's adjust_learning_rate). With the optional
+ *   `student.samplePool` (off by default; not the reference), x and T(x) come from a pool of
+ *   generated batches refreshed one batch every `refreshEvery` steps instead.
  * MSKD (mskd.ts) reuses this file with the diversity term replaced by mode seeking.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { decayedLearningRate, generate, latents, setLearningRate, stepDecaySchema, stepWithTerms, trainableVariables } from './common.ts';
+import { decayedLearningRate, generate, GeneratedSamplePool, latents, samplePoolSchema, setLearningRate, stepDecaySchema, stepWithTerms, trainableVariables } from './common.ts';
 import { INITIAL_SNAPSHOT, informationEntropyLoss, kdLoss, modeSeekingLoss, oneHotLoss, refreshSnapshot, rdskdGeneratorTerms, exponentialIncrementLoss, type IncrementSnapshot } from './losses.ts';
 import { commonConfigShape, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodSession, type PhasePlan } from './method.ts';
 import { deriveSeed } from './random.ts';
@@ -40,6 +42,8 @@ export const rdskdConfigSchema = z
         lr: z.number().positive(),
         tau: z.number().positive(),
         lrDecay: stepDecaySchema.optional(),
+        /** Off by default (the reference generates every step); see GeneratedSamplePool. */
+        samplePool: samplePoolSchema.optional(),
       })
       .strict(),
   })
@@ -82,6 +86,13 @@ export function createRdskdSession(ctx: MethodContext, c: RdskdConfig, diversity
   const genVars = trainableVariables(generator);
   const studentVars = trainableVariables(ctx.student);
   let snapshot: IncrementSnapshot = { ...INITIAL_SNAPSHOT };
+  /** A student batch: the frozen generator in inference mode, and the teacher's logits on it. */
+  const generateWithTeacher = (seed: number): { x: tf.Tensor4D; teacherLogits: tf.Tensor2D } => {
+    const x = generator.apply(latents(c.student.batchSize, c.latentDim, seed), { training: false }) as tf.Tensor4D;
+    return { x, teacherLogits: ctx.teacher.apply(x, { training: false }) as tf.Tensor2D };
+  };
+  const POOL_SEED = 0x9001;
+  const pool = c.student.samplePool ? new GeneratedSamplePool(c.student.samplePool, generateWithTeacher, (r) => deriveSeed(c.seed, POOL_SEED, r + c.student.samplePool!.batches)) : null;
 
   const generatorStep = (phase: number, s: number): Record<string, number> => {
     const i = s % c.generator.itersPerEpoch;
@@ -111,9 +122,9 @@ export function createRdskdSession(ctx: MethodContext, c: RdskdConfig, diversity
     const lr = decayedLearningRate(c.student.lr, epoch, c.student.lrDecay);
     setLearningRate(optS, lr);
     const values = tf.tidy(() => {
-      const zb = latents(c.student.batchSize, c.latentDim, deriveSeed(c.seed, phase, s));
-      const x = generator.apply(zb, { training: false }) as tf.Tensor4D; // frozen, inference mode
-      const t = ctx.teacher.apply(x, { training: false }) as tf.Tensor2D;
+      const { x, teacherLogits: t } = pool
+        ? pool.minibatch(s, c.student.batchSize, deriveSeed(c.seed, phase, s))
+        : generateWithTeacher(deriveSeed(c.seed, phase, s));
       return stepWithTerms(optS, studentVars, () => ({ total: kdLoss(t, ctx.student.apply(x, { training: true }) as tf.Tensor2D, c.student.tau, true) }));
     });
     return { kd: values.total!, epoch, lr };
@@ -132,6 +143,7 @@ export function createRdskdSession(ctx: MethodContext, c: RdskdConfig, diversity
     },
     samples: (n, seed) => generate(generator, n, c.latentDim, seed),
     dispose() {
+      pool?.dispose();
       generator.dispose();
       optG.dispose();
       optS.dispose();

@@ -24,11 +24,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { DistilleryError } from '../errors.ts';
-import { classifierLayer } from '../models/index.ts';
+import { classifierLayer, type ModelTraits } from '../models/index.ts';
 import { trainableVariables } from './common.ts';
 import { canvasAdamStep, ImageCanvas, imageLossAndGrad, poolStudentPhase, poolStudentSchema, poolStudentStep, SynthPool } from './deepinversion.ts';
 import { classSimilarity, dirichletConcentration, zskdImpressionLoss } from './losses.ts';
-import { commonConfigShape, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodSession, type PhasePlan } from './method.ts';
+import { commonConfigShape, PAPER_FIT, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
 import { deriveSeed, dirichlet, mulberry32 } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -204,6 +204,13 @@ export function createZskdSession(ctx: MethodContext, c: ZskdConfig): MethodSess
   };
 }
 
+/** ZSKD cannot run without a final Dense layer with one unit per class (the session's own check). */
+function zskdFit(models: { teacher: ModelTraits }): MethodFit {
+  const t = models.teacher;
+  if (t.classifierUnits === t.numClasses) return PAPER_FIT;
+  return { kind: 'unusable', reason: `ZSKD needs the teacher's final Dense layer (kernel [d × ${t.numClasses}]) for its class similarity, and this teacher has ${t.classifierUnits === null ? 'none' : `one with ${t.classifierUnits} units`}` };
+}
+
 export const zskd: MethodDefinition<ZskdConfig> = {
   id: 'zskd',
   title: 'ZSKD',
@@ -212,4 +219,5 @@ export const zskd: MethodDefinition<ZskdConfig> = {
   defaults: zskdDefaults,
   phases: zskdPhases,
   create: createZskdSession,
+  fit: zskdFit,
 };

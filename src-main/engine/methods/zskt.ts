@@ -29,10 +29,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { DistilleryError } from '../errors.ts';
-import { groupTensors, withTaps, type TappedModel } from '../models/index.ts';
+import { modelTraits, withTaps, type ModelTraits, type TappedModel } from '../models/index.ts';
 import { generate, latents, setLearningRate, stepWithTerms, trainableVariables } from './common.ts';
 import { cosineAnnealing, zsktGeneratorLoss, zsktStudentLoss } from './losses.ts';
-import { commonConfigShape, type DatasetId, type MethodContext, type MethodDefinition, type MethodSession, type PhasePlan } from './method.ts';
+import { commonConfigShape, PAPER_FIT, type DatasetId, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
 import { deriveSeed } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -84,26 +84,48 @@ function phasesOf(c: ZsktConfig): PhasePlan[] {
   return [{ name: 'adversarial', total: c.iterations, batchSize: c.batchSize, trainsStudent: true }];
 }
 
-/** Why attention transfer cannot run between these two models, or null when it can. */
-export function attentionMismatch(teacher: tf.LayersModel, student: tf.LayersModel): string | null {
-  const gt = groupTensors(teacher);
-  const gs = groupTensors(student);
+/** Why attention transfer cannot run between models with these traits, or null when it can. */
+export function attentionMismatchOf(teacher: ModelTraits, student: ModelTraits): string | null {
+  const gt = teacher.groups;
+  const gs = student.groups;
   if (!gt.length || !gs.length) {
     return `attention transfer needs residual-group outputs (layers group1, group2, …) in both models; the teacher has ${gt.length}, the student ${gs.length}`;
   }
   if (gt.length !== gs.length) return `the teacher has ${gt.length} residual groups, the student ${gs.length}`;
   for (let i = 0; i < gt.length; i++) {
-    const [ht, wt] = [gt[i]!.shape[1], gt[i]!.shape[2]];
-    const [hs, ws] = [gs[i]!.shape[1], gs[i]!.shape[2]];
-    if (gt[i]!.shape.length !== 4 || gs[i]!.shape.length !== 4 || ht !== hs || wt !== ws) {
+    const [ht, wt] = gt[i] ?? [null, null];
+    const [hs, ws] = gs[i] ?? [null, null];
+    if (!gt[i] || !gs[i] || ht !== hs || wt !== ws) {
       return `group ${i + 1} has spatial size ${ht}×${wt} in the teacher and ${hs}×${ws} in the student`;
     }
   }
   return null;
 }
 
+/** Why attention transfer cannot run between these two models, or null when it can. */
+export function attentionMismatch(teacher: tf.LayersModel, student: tf.LayersModel): string | null {
+  return attentionMismatchOf(modelTraits(teacher), modelTraits(student));
+}
+
+/**
+ * Why this run goes without attention transfer, or null when it uses it: the one rule the session
+ * follows and the wizard shows (`student` null: only the teacher is known yet).
+ */
+export function attentionOffReason(c: Pick<ZsktConfig, 'attention'>, teacher: ModelTraits, student: ModelTraits | null): string | null {
+  if (c.attention === 'off') return 'attention transfer is off';
+  if (!student) return teacher.groups.length ? null : 'attention transfer needs residual-group outputs (layers group1, group2, …) in both models; the teacher has none';
+  return attentionMismatchOf(teacher, student);
+}
+
+function zsktFit(models: { teacher: ModelTraits; student: ModelTraits | null }, c: ZsktConfig): MethodFit {
+  const why = attentionOffReason(c, models.teacher, models.student);
+  if (why === null) return PAPER_FIT;
+  if (c.attention === 'require') return { kind: 'unusable', reason: `ZSKT with attention set to 'require': ${why}` };
+  return { kind: 'variant', variant: 'without attention transfer', reason: `${why}; the adversarial belief matching runs as published` };
+}
+
 export function createZsktSession(ctx: MethodContext, c: ZsktConfig): MethodSession {
-  const mismatch = c.attention === 'off' ? 'attention transfer is off' : attentionMismatch(ctx.teacher, ctx.student);
+  const mismatch = attentionOffReason(c, modelTraits(ctx.teacher), modelTraits(ctx.student));
   if (c.attention === 'require' && mismatch) {
     throw new DistilleryError('BAD_MODEL', `ZSKT: ${mismatch}`, "use WRN teacher and student, or set attention to 'auto' or 'off' to run without attention transfer");
   }
@@ -187,4 +209,5 @@ export const zskt: MethodDefinition<ZsktConfig> = {
   defaults: zsktDefaults,
   phases: phasesOf,
   create: createZsktSession,
+  fit: zsktFit,
 };

@@ -2,6 +2,7 @@
  * The model zoo and model I/O: the entry point the methods, the CLI and the app import.
  */
 export { LAYER_NAMES, type ClassifierOptions, type GeneratorOptions, type Shape3 } from './types.ts';
+export { checkWidth, scaledChannels } from './layers.ts';
 export { buildLeNet5, buildLeNet5Half } from './lenet.ts';
 export { buildWideResNet, type WideResNetOptions } from './wrn.ts';
 export { buildResNet18, buildResNet34 } from './resnet.ts';
@@ -24,6 +25,8 @@ export {
   groupTensors,
   batchNormLayers,
   classifierLayer,
+  modelTraits,
+  type ModelTraits,
   type TapName,
   type TappedModel,
 } from './taps.ts';

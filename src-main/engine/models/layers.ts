@@ -144,6 +144,23 @@ export function checkShape(shape: readonly number[], what: string): Shape3 {
   return [shape[0]!, shape[1]!, shape[2]!];
 }
 
+/**
+ * A custom-width student: every channel / unit count of a builder is multiplied by `width` and
+ * rounded, never below 1, so width 1 is the zoo's (the papers') architecture exactly.
+ */
+export function checkWidth(width: number | undefined): number {
+  const w = width ?? 1;
+  if (!Number.isFinite(w) || w <= 0) {
+    throw new DistilleryError('BAD_INPUT', `the width multiplier must be a positive number, got ${String(width)}`, 'e.g. 0.5 halves every layer\'s channels, 2 doubles them');
+  }
+  return w;
+}
+
+/** `channels` scaled by the width multiplier, rounded, at least 1. */
+export function scaledChannels(channels: number, width: number): number {
+  return Math.max(1, Math.round(channels * width));
+}
+
 export function checkClasses(numClasses: number): number {
   if (!Number.isInteger(numClasses) || numClasses < 2) {
     throw new DistilleryError('BAD_INPUT', `the number of classes must be an integer ≥ 2, got ${numClasses}`);

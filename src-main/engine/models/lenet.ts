@@ -6,10 +6,12 @@
  * Other input sizes: conv3 spans the whole remaining map (5×5 at 32×32, 4×4 at 28×28, 13×13 at
  * 64×64), so it always yields the 120-d (60-d) feature vector DAFL reads, as in the original LeNet-5
  * whose C5 is fully connected to S4. Inputs must be at least 14×14.
+ *
+ * A width multiplier scales the four widths (LeNet5 at width 0.5 is LeNet5-half).
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryError } from '../errors.ts';
-import { seeded, checkClasses, checkShape, conv, dense, relu } from './layers.ts';
+import { seeded, checkClasses, checkShape, checkWidth, conv, dense, relu, scaledChannels } from './layers.ts';
 import { LAYER_NAMES, type ClassifierOptions } from './types.ts';
 
 type Sym = tf.SymbolicTensor;
@@ -17,7 +19,8 @@ type Sym = tf.SymbolicTensor;
 function buildLeNetUnseeded(opts: ClassifierOptions, widths: [number, number, number, number], defaultName: string): tf.LayersModel {
   const [h, w, c] = checkShape(opts.inputShape, 'the input shape');
   const k = checkClasses(opts.numClasses);
-  const [c1, c2, c3, fc] = widths;
+  const width = checkWidth(opts.width);
+  const [c1, c2, c3, fc] = widths.map((n) => scaledChannels(n, width)) as [number, number, number, number];
   const h2 = Math.floor((Math.floor((h - 4) / 2) - 4) / 2);
   const w2 = Math.floor((Math.floor((w - 4) / 2) - 4) / 2);
   if (h2 < 1 || w2 < 1) {

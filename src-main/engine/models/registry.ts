@@ -2,7 +2,8 @@
  * The model zoo: one list the app and the CLI show, name → builder. Classifiers (teachers and
  * students) take the input shape and class count; generators take the teacher's input shape and a
  * latent size. `reference` is the papers' configuration and `paperParams` its parameter count
- * (RDSKD Table 1, which counts BatchNorm running statistics), which the tests check.
+ * (RDSKD Table 1, which counts BatchNorm running statistics), which the tests check. Every
+ * classifier also builds at a custom width (`width` in its options: channels and units scaled).
  */
 import type * as tf from '@tensorflow/tfjs';
 import { DistilleryError } from '../errors.ts';
@@ -25,6 +26,7 @@ export interface ClassifierSpec extends Common {
   kind: 'classifier';
   /** Architectures of one family can do attention transfer with each other (ZSKT). */
   family: 'lenet' | 'wrn' | 'resnet';
+  /** Builds the model; `opts.width` scales its channels and units (custom-width students). */
   build(opts: ClassifierOptions): tf.LayersModel;
 }
 

@@ -5,11 +5,13 @@
  * changes; global average pool (the reference's 4×4 pool at 32×32) → fc K. `features` is the
  * pooled 512-d vector DAFL reads; `group1..4` are the group outputs.
  *
+ * A width multiplier (custom-width students) scales every channel count, the stem included.
+ *
  * Counts include BatchNorm running statistics, as the papers' Table 1 does (ResNet18 11,183,562;
  * ResNet34 21,299,146 on 3×32×32).
  */
 import * as tf from '@tensorflow/tfjs';
-import { seeded, batchNorm, checkClasses, checkShape, conv, dense, relu } from './layers.ts';
+import { seeded, batchNorm, checkClasses, checkShape, checkWidth, conv, dense, relu, scaledChannels } from './layers.ts';
 import { LAYER_NAMES, type ClassifierOptions } from './types.ts';
 
 type Sym = tf.SymbolicTensor;
@@ -32,12 +34,14 @@ function basicBlock(x: Sym, inC: number, outC: number, stride: number, name: str
 function buildResNetUnseeded(opts: ClassifierOptions, blocks: [number, number, number, number], defaultName: string): tf.LayersModel {
   const [h, w, c] = checkShape(opts.inputShape, 'the input shape');
   const k = checkClasses(opts.numClasses);
-  const widths = [64, 128, 256, 512];
+  const width = checkWidth(opts.width);
+  const widths = [64, 128, 256, 512].map((n) => scaledChannels(n, width));
+  const stem = widths[0]!;
   const input = tf.input({ shape: [h, w, c], name: 'input' });
-  let x = conv(input, { filters: 64, kernel: 3, pad: 1, bias: false, inChannels: c, name: 'conv1' });
+  let x = conv(input, { filters: stem, kernel: 3, pad: 1, bias: false, inChannels: c, name: 'conv1' });
   x = batchNorm(x, 'bn1');
   x = relu(x, 'relu1');
-  let inC = 64;
+  let inC = stem;
   for (let g = 0; g < 4; g++) {
     for (let b = 0; b < blocks[g]!; b++) {
       const stride = b === 0 && g > 0 ? 2 : 1;
@@ -47,7 +51,7 @@ function buildResNetUnseeded(opts: ClassifierOptions, blocks: [number, number, n
     x = tf.layers.activation({ activation: 'linear', name: LAYER_NAMES.group(g + 1) }).apply(x) as Sym;
   }
   x = tf.layers.globalAveragePooling2d({ name: LAYER_NAMES.features }).apply(x) as Sym;
-  const logits = dense(x, k, 512, LAYER_NAMES.logits);
+  const logits = dense(x, k, widths[3]!, LAYER_NAMES.logits);
   return tf.model({ inputs: input, outputs: logits, name: opts.name ?? defaultName });
 }
 

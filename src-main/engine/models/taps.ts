@@ -70,6 +70,40 @@ export function batchNormLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
 }
 
+/**
+ * What the methods need to know about a model to say whether they run as published, as a recorded
+ * variant, or not at all (MethodDefinition.fit in methods/method.ts) — read from the same layers the taps above use, so the
+ * wizard's verdict and what a run does cannot disagree.
+ */
+export interface ModelTraits {
+  /**
+   * BatchNormalization layers on image-shaped (rank-4) inputs: the nn.BatchNorm2d layers whose
+   * running statistics DeepInversion's reference matches.
+   */
+  imageBatchNormLayers: number;
+  /** Spatial size [height, width] of each residual-group output group1…N; null where it is not a feature map. */
+  groups: ([number | null, number | null] | null)[];
+  /** Units of the final Dense classifier layer (ZSKD reads its kernel), or null without one. */
+  classifierUnits: number | null;
+  /** Whether DAFL's feature vector can be tapped: a layer named `features`, or a Dense classifier's input. */
+  hasFeatures: boolean;
+  /** Scores the model gives (classes). */
+  numClasses: number;
+}
+
+export function modelTraits(model: tf.LayersModel): ModelTraits {
+  const classifier = classifierLayer(model);
+  const units = (classifier?.getConfig() as { units?: unknown } | undefined)?.units;
+  const outShape = model.outputs[0]?.shape ?? [];
+  return {
+    imageBatchNormLayers: batchNormLayers(model).filter((l) => (l.input as Sym).shape.length === 4).length,
+    groups: groupTensors(model).map((t) => (t.shape.length === 4 ? [t.shape[1] ?? null, t.shape[2] ?? null] : null)),
+    classifierUnits: classifier && typeof units === 'number' ? units : null,
+    hasFeatures: Boolean(findLayer(model, LAYER_NAMES.features)) || classifier !== undefined,
+    numClasses: typeof outShape[1] === 'number' ? outShape[1] : 0,
+  };
+}
+
 export type TapName = 'features' | 'penultimate' | 'groups' | 'bnInputs';
 
 export interface TappedModel {

@@ -12,6 +12,11 @@ export interface ClassifierOptions {
   name?: string;
   /** Seed of the initial weights (default: unseeded). */
   seed?: number;
+  /**
+   * Width multiplier of a custom-width student: channels and hidden units scaled and rounded (at
+   * least 1). Default 1: the architecture as published.
+   */
+  width?: number;
 }
 
 /** What every generator builder takes: the teacher's input shape (the images it must produce). */

@@ -6,12 +6,15 @@
  * activations ZSKT's attention transfer reads. The reference's 8×8 average pool is a global pool at
  * 32×32 input; a global pool keeps other input sizes working.
  *
+ * A width multiplier (custom-width students) scales every channel count, the 16-channel stem
+ * included; `widen` stays the architecture's k.
+ *
  * Parameter counts include BatchNorm running statistics, as the papers' Table 1 does
  * (WRN-16-1: 175,994; WRN-40-2: 2,248,954 on 3×32×32).
  */
 import * as tf from '@tensorflow/tfjs';
 import { DistilleryError } from '../errors.ts';
-import { seeded, batchNorm, checkClasses, checkShape, conv, dense, relu } from './layers.ts';
+import { seeded, batchNorm, checkClasses, checkShape, checkWidth, conv, dense, relu, scaledChannels } from './layers.ts';
 import { LAYER_NAMES, type ClassifierOptions } from './types.ts';
 
 type Sym = tf.SymbolicTensor;
@@ -46,9 +49,10 @@ function buildWideResNetUnseeded(opts: WideResNetOptions): tf.LayersModel {
   }
   if (!Number.isInteger(widen) || widen < 1) throw new DistilleryError('BAD_INPUT', `WRN width must be a positive integer, got ${widen}`);
   const n = (depth - 4) / 6;
-  const widths = [16, 16 * widen, 32 * widen, 64 * widen];
+  const width = checkWidth(opts.width);
+  const widths = [16, 16 * widen, 32 * widen, 64 * widen].map((n) => scaledChannels(n, width));
   const input = tf.input({ shape: [h, w, c], name: 'input' });
-  let x = conv(input, { filters: 16, kernel: 3, pad: 1, bias: false, inChannels: c, name: 'conv1', init: 'kaiming-fan-out' });
+  let x = conv(input, { filters: widths[0]!, kernel: 3, pad: 1, bias: false, inChannels: c, name: 'conv1', init: 'kaiming-fan-out' });
   for (let g = 0; g < 3; g++) {
     for (let b = 0; b < n; b++) {
       const inC = b === 0 ? widths[g]! : widths[g + 1]!;

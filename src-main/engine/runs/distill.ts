@@ -1,10 +1,11 @@
 /**
  * Starting and resuming a distillation run: the wiring the CLI (`distillery distill`,
  * `distillery runs resume`) and the app call. Loads the teacher (folder with model.json +
- * manifest.json), builds the student from the model zoo, resolves the method's config (reference
- * defaults for the teacher's dataset + the user's overrides), records everything that defines the
- * run in config.json, and runs the driver. Resume rebuilds the same context from config.json and
- * refuses a teacher whose weights changed.
+ * manifest.json), builds the student from the model zoo (at a custom width, if asked), resolves
+ * the method's config (reference defaults for the teacher's dataset + the user's overrides),
+ * records everything that defines the run in config.json, and runs the driver. Resume rebuilds
+ * the same context from config.json (the student's architecture and width included) and refuses a
+ * teacher whose weights changed.
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
@@ -12,8 +13,9 @@ import { resolve } from 'node:path';
 import { DistilleryError } from '../errors.ts';
 import { defaultGeneratorFactory, getMethod } from '../methods/index.ts';
 import { runMethod, type RunMethodResult } from '../methods/driver.ts';
-import { resolveConfig, type DatasetId, type GeneratorFactory, type Json, type RunControl, type TestSet } from '../methods/method.ts';
-import { getClassifier, loadTeacher } from '../models/index.ts';
+import { deriveSeed } from '../methods/random.ts';
+import { diffJson, resolveConfig, type DatasetId, type GeneratorFactory, type Json, type RunControl, type TestSet } from '../methods/method.ts';
+import { checkWidth, getClassifier, loadTeacher } from '../models/index.ts';
 import type { ProgressListener } from '../progress.ts';
 import type { SampleGridDto } from '../../common/contract.ts';
 import { loadTestSet } from '../data/test-set.ts';
@@ -41,11 +43,30 @@ export async function weightsHash(model: tf.LayersModel): Promise<string> {
   return h.digest('hex').slice(0, 32);
 }
 
+/** The student as a run records it: a zoo architecture at a width multiplier (1 = the zoo's). */
+export interface StudentRecord {
+  architecture: string;
+  width: number;
+}
+
+/** The student of a run's record (runs recorded before custom widths have no width: 1). */
+export function recordedStudent(student: unknown): StudentRecord {
+  const s = (student ?? {}) as { architecture?: unknown; width?: unknown };
+  return { architecture: String(s.architecture ?? 'unknown'), width: typeof s.width === 'number' ? s.width : 1 };
+}
+
+/** 'lenet5-half', or 'lenet5-half ×0.75' for a custom width: how runs name their student. */
+export function studentLabel(student: StudentRecord): string {
+  return student.width === 1 ? student.architecture : `${student.architecture} ×${Number(student.width.toPrecision(4))}`;
+}
+
 export interface DistillOptions {
   /** Folder (or model.json) of the teacher, with manifest.json beside it. */
   teacher: string;
   /** Zoo architecture of the student, e.g. 'lenet5-half'. */
   student: string;
+  /** Width multiplier of the student's channels and units (default 1: the zoo's architecture). */
+  studentWidth?: number;
   method: string;
   /** Config overrides (deep-merged over the reference defaults), e.g. { generator: { lr: 0.2 } }. */
   overrides?: unknown;
@@ -73,7 +94,7 @@ export interface DriveOptions {
   /** Generated samples with the teacher's probabilities, whenever the method writes a sample grid. */
   onSamples?: (grid: Omit<SampleGridDto, 'runId'>) => void;
   /** For tests: build the student or generator differently. */
-  buildStudent?: (inputShape: readonly [number, number, number], numClasses: number) => tf.LayersModel;
+  buildStudent?: (inputShape: readonly [number, number, number], numClasses: number, student: StudentRecord) => tf.LayersModel;
   buildGenerator?: GeneratorFactory;
 }
 
@@ -82,10 +103,14 @@ export interface DistillResult extends RunMethodResult {
   id: string;
 }
 
+/** Streams of deriveSeed(config.seed, …) for the initial weights (distinct from phase indices). */
+const STUDENT_INIT_SEED = 0x5eed01;
+const GENERATOR_INIT_SEED = 0x5eed02;
+
 async function drive(store: RunStore, resume: boolean, drive: DriveOptions): Promise<DistillResult> {
   const record = store.record;
   const teacherInfo = record.teacher as { dir: string; weights: string };
-  const studentInfo = record.student as { architecture: string };
+  const studentInfo = recordedStudent(record.student);
   const loaded = await loadTeacher(teacherInfo.dir);
   const teacherModel = loaded.model;
   let student: tf.LayersModel | null = null;
@@ -98,16 +123,22 @@ async function drive(store: RunStore, resume: boolean, drive: DriveOptions): Pro
     }
     const inputShape = loaded.manifest.inputShape;
     const numClasses = loaded.manifest.numClasses;
-    student = drive.buildStudent ? drive.buildStudent(inputShape, numClasses) : getClassifier(studentInfo.architecture).build({ inputShape, numClasses, name: 'student' });
     const definition = getMethod(record.method);
     const config = resolveConfig(definition, record.dataset as DatasetId, record.config);
+    // The run's seed also fixes the initial weights, so one config + seed is one run (a resumed
+    // run then loads its checkpoint over them).
+    const seed = (config as { seed: number }).seed;
+    student = drive.buildStudent
+      ? drive.buildStudent(inputShape, numClasses, studentInfo)
+      : getClassifier(studentInfo.architecture).build({ inputShape, numClasses, name: 'student', width: studentInfo.width, seed: deriveSeed(seed, STUDENT_INIT_SEED) });
+    const buildGenerator: GeneratorFactory = drive.buildGenerator ?? ((kind, o) => defaultGeneratorFactory(kind, { ...o, seed: deriveSeed(seed, GENERATOR_INIT_SEED) }));
     if (!testSet && testData) testSet = await loadTestSet(testData, loaded);
     drive.onStart?.({ id: store.id, dir: store.dir });
     const onSamples = drive.onSamples;
     const result = await runMethod({
       definition,
       config,
-      context: { teacher: teacherModel, student, inputShape, numClasses, buildGenerator: drive.buildGenerator ?? defaultGeneratorFactory },
+      context: { teacher: teacherModel, student, inputShape, numClasses, buildGenerator },
       store,
       resume,
       ...(drive.control ? { control: drive.control } : {}),
@@ -145,7 +176,9 @@ export async function startDistillation(options: DistillOptions, driveOptions: D
   const loaded = await loadTeacher(options.teacher);
   let identity: RunIdentity;
   try {
-    if (!driveOptions.buildStudent) getClassifier(options.student); // unknown student: fail before creating the folder
+    // An unknown student or an impossible width fails here, before the run folder is created.
+    const student: StudentRecord = { architecture: options.student, width: checkWidth(options.studentWidth) };
+    if (!driveOptions.buildStudent) getClassifier(options.student);
     const { dataset, exact } = datasetDefaults(loaded.manifest.dataset.name);
     const config = resolveConfig(definition, dataset, options.overrides ?? {});
     identity = {
@@ -159,7 +192,7 @@ export async function startDistillation(options: DistillOptions, driveOptions: D
         dataset: loaded.manifest.dataset.name,
         weights: await weightsHash(loaded.model),
       },
-      student: { architecture: options.student },
+      student: { ...student },
       options: {
         ...(options.options && typeof options.options === 'object' && !Array.isArray(options.options) ? options.options : {}),
         ...(exact ? {} : { defaultsFrom: `mnist (no reference hyper-parameters for ${loaded.manifest.dataset.name})` }),
@@ -175,18 +208,35 @@ export async function startDistillation(options: DistillOptions, driveOptions: D
 
 /**
  * Continues a run from its last checkpoint (a run without one starts over in the same folder).
- * `overrides`, when given (the user repeated the distill command's options), must resolve to the
- * run's stored config: a changed config is refused with BAD_INPUT naming what differs.
+ * `overrides`, `student` and `studentWidth`, when given (the user repeated the distill command's
+ * options), must match the run's record: a change is refused with BAD_INPUT naming what differs.
  */
-export async function resumeDistillation(runDir: string, driveOptions: DriveOptions = {}, check: { overrides?: unknown; student?: string } = {}): Promise<DistillResult> {
+export async function resumeDistillation(
+  runDir: string,
+  driveOptions: DriveOptions = {},
+  check: { overrides?: unknown; student?: string; studentWidth?: number } = {},
+): Promise<DistillResult> {
   const store = RunStore.open(runDir);
   if (store.status.status === 'done') {
     throw new DistilleryError('BAD_INPUT', `run ${store.id} is already finished`, 'start a new run to train again');
   }
-  if (check.overrides !== undefined || check.student !== undefined) {
-    const record = store.record;
-    const config = check.overrides !== undefined ? resolveConfig(getMethod(record.method), record.dataset as DatasetId, check.overrides) : record.config;
-    store.checkSameIdentity({ ...record, config: config as unknown as Json, student: check.student !== undefined ? { architecture: check.student } : record.student });
+  const record = store.record;
+  if (check.student !== undefined || check.studentWidth !== undefined) {
+    // Compared apart from the record: runs recorded before custom widths have no width (= 1).
+    const recorded = recordedStudent(record.student);
+    const asked: StudentRecord = { architecture: check.student ?? recorded.architecture, width: check.studentWidth ?? recorded.width };
+    const diffs = diffJson(recorded, asked);
+    if (diffs.length) {
+      throw new DistilleryError(
+        'BAD_INPUT',
+        `run ${store.id} was started with a different student (differs in: ${diffs.map((d) => `student.${d}`).join(', ')}: recorded ${studentLabel(recorded)})`,
+        'resume it without changing options, or start a new run with the new ones',
+      );
+    }
+  }
+  if (check.overrides !== undefined) {
+    const config = resolveConfig(getMethod(record.method), record.dataset as DatasetId, check.overrides);
+    store.checkSameIdentity({ ...record, config: config as unknown as Json });
   }
   return drive(store, true, driveOptions);
 }

@@ -3,4 +3,4 @@ export { RunStore, listRuns, identityHash, RUN_FILES, type RunIdentity, type Run
 export { readCheckpointInfo, restoreCheckpoint, writeCheckpoint, type Position, type CheckpointInfo } from './checkpoint.ts';
 export { writeFileAtomic, ioError, type FileOps } from './fsio.ts';
 export { encodeImageGrid, writeImageGrid, type GridOptions } from './png.ts';
-export { startDistillation, resumeDistillation, datasetDefaults, weightsHash, type DistillOptions, type DriveOptions, type DistillResult } from './distill.ts';
+export { startDistillation, resumeDistillation, datasetDefaults, weightsHash, recordedStudent, studentLabel, type StudentRecord, type DistillOptions, type DriveOptions, type DistillResult } from './distill.ts';

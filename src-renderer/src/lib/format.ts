@@ -26,6 +26,11 @@ export function formatBytes(bytes: number): string {
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
 }
 
+/** A student as runs name it: "lenet5-half", or "lenet5-half ×0.75" at a custom width. */
+export function studentName(student: { id: string; width: number }): string {
+  return student.width === 1 ? student.id : `${student.id} ×${formatValue(student.width)}`;
+}
+
 /** 3.92 → "3.9×". */
 export function formatRatio(ratio: number): string {
   if (!Number.isFinite(ratio) || ratio <= 0) return '—';

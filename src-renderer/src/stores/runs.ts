@@ -5,7 +5,16 @@ import { api } from '@renderer/api/index.ts';
 import { toNotice } from '@renderer/lib/errors.ts';
 import { chartableKeys } from '@renderer/lib/series.ts';
 
-export type ExportFormat = RequestInput<'exportRun'>['format'];
+/** The Export step's choices: a format and precision each, as the exportRun request takes them. */
+export const EXPORT_CHOICES = [
+  { id: 'tfjs', title: 'TensorFlow.js', detail: 'Layers model, float32 weights, for the browser or Node.', request: { format: 'tfjs' } },
+  { id: 'tfjs-float16', title: 'TensorFlow.js float16', detail: 'Half the size; decoded to float32 on load.', request: { format: 'tfjs', float16: true } },
+  { id: 'onnx', title: 'ONNX', detail: 'float32, opset 13: onnxruntime and most converters.', request: { format: 'onnx' } },
+  { id: 'tflite', title: 'TFLite float32', detail: 'TensorFlow Lite / LiteRT, for phones and devices.', request: { format: 'tflite' } },
+  { id: 'tflite-int8', title: 'TFLite int8', detail: "Up to 4× smaller; calibrated on the run's generated images, no real data.", request: { format: 'tflite', int8: true } },
+] as const satisfies readonly { id: string; title: string; detail: string; request: Omit<RequestInput<'exportRun'>, 'runId' | 'folder'> }[];
+
+export type ExportChoice = (typeof EXPORT_CHOICES)[number]['id'];
 
 /** The history of runs, comparing two of them, and exporting a finished one's student. */
 export const useRunsStore = defineStore('runs', () => {
@@ -85,11 +94,13 @@ export const useRunsStore = defineStore('runs', () => {
     }
   }
 
-  async function exportRun(runId: string, format: ExportFormat): Promise<ExportResultDto | null> {
+  async function exportRun(runId: string, choice: ExportChoice): Promise<ExportResultDto | null> {
+    const request = EXPORT_CHOICES.find((c) => c.id === choice)?.request;
+    if (!request) throw new Error(`unknown export choice '${choice}'`);
     exporting.value = runId;
     exportError.value = null;
     try {
-      const result = await api.invoke('exportRun', { runId, format, ...(exportFolder.value ? { folder: exportFolder.value } : {}) });
+      const result = await api.invoke('exportRun', { runId, ...request, ...(exportFolder.value ? { folder: exportFolder.value } : {}) });
       exports.value = { ...exports.value, [runId]: result };
       return result;
     } catch (e) {

@@ -1,9 +1,11 @@
 import { defineStore } from 'pinia';
 import { computed, ref } from 'vue';
-import type { ErrorDto, TeacherInfo, TeacherManifestInput } from '@common/contract.ts';
-import { api } from '@renderer/api/index.ts';
+import type { ErrorDto, OpenTeacherResultDto, RequestInput, TeacherInfo, TeacherManifestInput } from '@common/contract.ts';
+import { api, hostKind } from '@renderer/api/index.ts';
 import { toDroppedFiles } from '@renderer/lib/files.ts';
 import { toNotice } from '@renderer/lib/errors.ts';
+
+export type TeacherDialogSelect = RequestInput<'openTeacher'>['select'];
 
 /** The teacher: the ones known (bundled + imported), the one chosen, imports and manifests. */
 export const useTeacherStore = defineStore('teacher', () => {
@@ -17,6 +19,11 @@ export const useTeacherStore = defineStore('teacher', () => {
   const manifestError = ref<ErrorDto | null>(null);
   /** Dropped files that were not sent (not part of a model). */
   const skipped = ref<string[]>([]);
+  /**
+   * Whether "Choose…" opens the system dialog (desktop app: the host reads the files itself) rather
+   * than the page's file input (browser mode, or a host that turned out to have no dialog).
+   */
+  const nativeDialog = ref(hostKind === 'electron');
 
   const needsManifest = computed(() => current.value !== null && current.value.manifest === null);
   /** A teacher is chosen and has everything a run needs. */
@@ -82,6 +89,27 @@ export const useTeacherStore = defineStore('teacher', () => {
     }
   }
 
+  /**
+   * Opens a teacher with the system dialog; the host imports what the user picked. 'unavailable'
+   * (no dialog on this host) switches to the page's file input for good.
+   */
+  async function openWithDialog(select: TeacherDialogSelect): Promise<OpenTeacherResultDto['outcome'] | 'failed'> {
+    busy.value = 'import';
+    error.value = null;
+    skipped.value = [];
+    try {
+      const result = await api.invoke('openTeacher', { select });
+      if (result.outcome === 'imported') remember(result.teacher);
+      if (result.outcome === 'unavailable') nativeDialog.value = false;
+      return result.outcome;
+    } catch (e) {
+      error.value = toNotice(e);
+      return 'failed';
+    } finally {
+      busy.value = null;
+    }
+  }
+
   async function saveManifest(manifest: TeacherManifestInput): Promise<boolean> {
     if (!current.value) return false;
     busy.value = 'manifest';
@@ -104,5 +132,23 @@ export const useTeacherStore = defineStore('teacher', () => {
     skipped.value = [];
   }
 
-  return { teachers, current, loading, listError, busy, error, manifestError, skipped, needsManifest, ready, refresh, select, importFiles, saveManifest, clear };
+  return {
+    teachers,
+    current,
+    loading,
+    listError,
+    busy,
+    error,
+    manifestError,
+    skipped,
+    nativeDialog,
+    needsManifest,
+    ready,
+    refresh,
+    select,
+    importFiles,
+    openWithDialog,
+    saveManifest,
+    clear,
+  };
 });

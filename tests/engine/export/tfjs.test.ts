@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Float16Array } from '@petamoriken/float16';
-import { exportStudent, toFloat16 } from '../../../src-main/engine/export/tfjs.ts';
+import { exportRun } from '../../../src-main/engine/export/index.ts';
+import { toFloat16 } from '../../../src-main/engine/export/tfjs.ts';
 import { buildLeNet5Half, loadModel, saveModel } from '../../../src-main/engine/models/index.ts';
 import { RUN_FILES } from '../../../src-main/engine/runs/store.ts';
 
@@ -32,7 +33,7 @@ describe('TensorFlow.js export', () => {
   it('copies the selected student, which loads and predicts exactly as before', async () => {
     const { runDir, model } = await fakeRun();
     const outDir = join(runDir, 'export-f32');
-    const result = await exportStudent(runDir, outDir);
+    const result = await exportRun(runDir, outDir, { format: 'tfjs' });
     expect(result.files.map((f) => f.name)).toEqual(expect.arrayContaining(['model.json', 'report.md']));
     const loaded = await loadModel(outDir);
     const x = tf.randomNormal([4, 32, 32, 1], 0, 1, 'float32', 7);
@@ -42,10 +43,13 @@ describe('TensorFlow.js export', () => {
 
   it('float16 export halves the weights and predicts within half-precision error', async () => {
     const { runDir, model } = await fakeRun();
-    const f32 = await exportStudent(runDir, join(runDir, 'a'));
-    const f16 = await exportStudent(runDir, join(runDir, 'b'), { float16: true });
+    const f32 = await exportRun(runDir, join(runDir, 'a'), { format: 'tfjs' });
+    const f16 = await exportRun(runDir, join(runDir, 'b'), { format: 'tfjs', float16: true });
     const weightBytes = (r: typeof f32): number => r.files.filter((f) => f.name.endsWith('.bin')).reduce((s, f) => s + f.bytes, 0);
     expect(weightBytes(f16)).toBe(weightBytes(f32) / 2);
+    expect(f16).toMatchObject({ format: 'tfjs', precision: 'float16', float32Bytes: f32.modelBytes });
+    expect(f16.modelBytes).toBeLessThan(f32.modelBytes * 0.6);
+    expect(f32.float32Bytes).toBeUndefined();
     const manifest = JSON.parse(readFileSync(join(f16.dir, 'model.json'), 'utf8')) as { weightsManifest: { weights: { quantization?: { dtype: string } }[] }[] };
     expect(manifest.weightsManifest[0]!.weights.every((w) => w.quantization?.dtype === 'float16')).toBe(true);
     const loaded = await loadModel(f16.dir);
@@ -63,6 +67,6 @@ describe('TensorFlow.js export', () => {
 
   it('refuses a run that has not finished', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'distillery-run-'));
-    await expect(exportStudent(runDir, join(runDir, 'out'))).rejects.toThrow(/has not finished/);
+    await expect(exportRun(runDir, join(runDir, 'out'), { format: 'tfjs' })).rejects.toThrow(/has not finished/);
   });
 });

@@ -186,6 +186,23 @@ describe('RDSKD', () => {
     const mb = RunStore.open(join(rootB, 'b')).readMetrics().map((r) => r.values.total ?? r.values.kd);
     expect(mb).toEqual(ma);
   });
+
+  it('with the optional sample pool, a run resumed inside the student phase equals an uninterrupted one', async () => {
+    const pooled = { ...tiny.rdskd, student: { ...tiny.rdskd.student, epochs: 3, samplePool: { batches: 2, refreshEvery: 2 } } };
+    const config = resolveConfig(getMethod('rdskd'), 'mnist', pooled);
+    const a = context();
+    const rootA = tmp();
+    await runMethod({ definition: getMethod('rdskd'), config, context: a, store: RunStore.create(rootA, identity('rdskd', config), { id: 'a' }) });
+    const rootB = tmp();
+    // 6 generator steps + 3 student steps, then resumed: the pool is rebuilt at student step 3.
+    await runMethod({ definition: getMethod('rdskd'), config, context: context(), store: RunStore.create(rootB, identity('rdskd', config), { id: 'b' }), maxSteps: 9 });
+    const b = context(9);
+    await runMethod({ definition: getMethod('rdskd'), config, context: b, store: RunStore.open(join(rootB, 'b')), resume: true });
+    expect(b.student.getWeights().map((t) => Array.from(t.dataSync()))).toEqual(a.student.getWeights().map((t) => Array.from(t.dataSync())));
+    const kd = (root: string, id: string) => RunStore.open(join(root, id)).readMetrics().filter((r) => r.phase === 'student').map((r) => r.values.kd);
+    expect(kd(rootB, 'b')).toEqual(kd(rootA, 'a'));
+    expect(kd(rootA, 'a')).toHaveLength(6);
+  });
 });
 
 describe('with the model zoo\'s DAFL generator', () => {

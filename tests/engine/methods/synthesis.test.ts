@@ -14,6 +14,7 @@ import { getMethod, losses, METHODS, resolveConfig, runMethod, type MethodContex
 import { totalVariationLossFast } from '../../../src-main/engine/methods/deepinversion.ts';
 import { impressionTargets, zskdDefaults } from '../../../src-main/engine/methods/zskd.ts';
 import { RunStore } from '../../../src-main/engine/runs/store.ts';
+import { modelTraits } from '../../../src-main/engine/models/index.ts';
 import { bnClassifier, denseClassifier, disposeContext, identity, K, makeContext, SHAPE, TempDirs, weightsOf } from './helpers.ts';
 import { KILL_TEST_CONFIG } from './kill-config.ts';
 
@@ -29,6 +30,9 @@ const tinyDi = { synthesis: { batches: 2, batchSize: B, iterations: 3 }, student
 const tinyZskd = { synthesis: { impressions: 2 * B, batchSize: B, iterations: 3 }, student: { epochs: 2, batchSize: B }, checkpointEvery: 2, sampleEvery: 2, evalEvery: 2, evalSamples: 8 };
 
 type Values = Record<string, number>;
+
+/** DeepInversion's own verdict on this teacher and config (what listMethods shows). */
+const diFit = (ctx: MethodContext, config: unknown) => getMethod('deepinversion').fit!({ teacher: modelTraits(ctx.teacher), student: modelTraits(ctx.student) }, config);
 
 async function collect(method: string, config: unknown, ctx: MethodContext, maxSteps?: number): Promise<Values[]> {
   const out: Values[] = [];
@@ -115,6 +119,7 @@ describe('DeepInversion', () => {
       expect(x.kd).toBeGreaterThanOrEqual(0);
     }
     expect(v.at(-1)!.agreement).toBeGreaterThanOrEqual(0);
+    expect(diFit(ctx, config)).toEqual({ kind: 'paper' });
     disposeContext(ctx);
   });
 
@@ -124,6 +129,7 @@ describe('DeepInversion', () => {
     const v = await collect('deepinversion', config, ctx);
     expect(v.at(-1)!.ce).toBeLessThan(v[0]!.ce! * 0.8);
     expect(v[0]!.rFeatUsed).toBe(0); // r_feat = 0: the term is not used
+    expect(diFit(ctx, config)).toMatchObject({ kind: 'variant', reason: expect.stringMatching(/synthesis\.rFeat\) is 0/) });
     disposeContext(ctx);
   });
 
@@ -143,6 +149,8 @@ describe('DeepInversion', () => {
       expect(r.values.total).toBeCloseTo(r.values.ce! + 2.5e-5 * r.values.tv!, 5);
     }
     expect(store.readSummary()).toMatchObject({ last: { synthesis: { rFeatUsed: 0, bnLayers: 0 } } });
+    // What the wizard is told agrees with what ran.
+    expect(diFit(ctx, config)).toMatchObject({ kind: 'variant', variant: 'without the BatchNorm-statistics term (r_feat)', reason: expect.stringMatching(/no BatchNorm layer/) });
     // the pool: one file per finished batch, B·H·W·C float32 values each, finite
     const files = readdirSync(join(root, 'n', 'pool')).filter((f) => !f.startsWith('.')).sort();
     expect(files).toEqual(['deepinversion-000000.f32', 'deepinversion-000001.f32']);
@@ -150,6 +158,7 @@ describe('DeepInversion', () => {
     expect(buf.length).toBe(B * SHAPE[0] * SHAPE[1] * SHAPE[2] * 4);
     expect(Array.from(new Float32Array(new Uint8Array(buf).buffer)).every(Number.isFinite)).toBe(true);
     const strict = resolveConfig(getMethod('deepinversion'), 'mnist', { ...tinyDi, synthesis: { ...tinyDi.synthesis, bnStatistics: 'require' } });
+    expect(diFit(ctx, strict)).toMatchObject({ kind: 'unusable', reason: expect.stringMatching(/no BatchNorm layer/) });
     await expect(runMethod({ definition: getMethod('deepinversion'), config: strict, context: ctx })).rejects.toSatisfy((e: unknown) => e instanceof DistilleryError && e.code === 'BAD_MODEL' && /BatchNorm/.test(e.message));
     disposeContext(ctx);
   });

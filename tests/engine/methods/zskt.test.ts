@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import { getMethod, losses, resolveConfig, runMethod } from '../../../src-main/engine/methods/index.ts';
 import { RunStore } from '../../../src-main/engine/runs/store.ts';
+import { modelTraits } from '../../../src-main/engine/models/index.ts';
 import { denseClassifier, disposeContext, groupClassifier, identity, makeContext, TempDirs, weightsOf } from './helpers.ts';
 
 const tiny = { latentDim: 6, batchSize: 6, iterations: 4, student: { steps: 3 }, checkpointEvery: 2, sampleEvery: 0, evalEvery: 2, evalSamples: 8 };
@@ -18,6 +19,10 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   await tf.ready();
 });
+
+/** The method's own verdict on these models and config (what listMethods shows). */
+const fitOf = (ctx: { teacher: tf.LayersModel; student: tf.LayersModel }, config: unknown, withStudent = true) =>
+  getMethod('zskt').fit!({ teacher: modelTraits(ctx.teacher), student: withStudent ? modelTraits(ctx.student) : null }, config);
 
 const wrnContext = (studentSeed = 40) => makeContext(groupClassifier(30, 'teacher', 3), groupClassifier(studentSeed, 'student', 2));
 
@@ -48,6 +53,8 @@ describe('ZSKT', () => {
     }
     expect(values[0]!.lrS).toBe(2e-3);
     expect(values.at(-1)!.agreement).toBeGreaterThanOrEqual(0);
+    // What the wizard is told agrees with what ran.
+    expect(fitOf(ctx, config)).toEqual({ kind: 'paper' });
     expect(weightsOf(ctx.student)).not.toEqual(studentBefore);
     disposeContext(ctx);
   });
@@ -62,7 +69,10 @@ describe('ZSKT', () => {
       expect(v.at).toBe(0);
       expect(v.lossS).toBe(v.kl);
     }
+    expect(fitOf(ctx, config)).toMatchObject({ kind: 'variant', variant: 'without attention transfer', reason: expect.stringMatching(/the teacher has 0, the student 0/) });
+    expect(fitOf(ctx, config, false)).toMatchObject({ kind: 'variant', reason: expect.stringMatching(/the teacher has none/) });
     const strict = resolveConfig(getMethod('zskt'), 'mnist', { ...tiny, attention: 'require' });
+    expect(fitOf(ctx, strict)).toMatchObject({ kind: 'unusable', reason: expect.stringMatching(/group/) });
     await expect(runMethod({ definition: getMethod('zskt'), config: strict, context: ctx })).rejects.toSatisfy((e: unknown) => e instanceof DistilleryError && e.code === 'BAD_MODEL' && /group/.test(e.message));
     // 'off' on WRN-shaped models: no AT either
     const off = resolveConfig(getMethod('zskt'), 'mnist', { ...tiny, attention: 'off' });
@@ -70,6 +80,7 @@ describe('ZSKT', () => {
     const ov: Record<string, number>[] = [];
     await runMethod({ definition: getMethod('zskt'), config: off, context: w, maxSteps: 1, onProgress: (e) => ov.push(e.values) });
     expect(ov[0]!.atUsed).toBe(0);
+    expect(fitOf(w, off)).toMatchObject({ kind: 'variant', reason: expect.stringMatching(/attention transfer is off/) });
     disposeContext(ctx);
     disposeContext(w);
   });

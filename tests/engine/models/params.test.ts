@@ -67,6 +67,60 @@ describe('parameter counts of the papers\' architectures', () => {
   });
 });
 
+describe('custom widths', () => {
+  const count = (name: string, width?: number, shape: [number, number, number] = [32, 32, 1]): number => {
+    const model = getClassifier(name).build({ inputShape: shape, numClasses: 10, ...(width === undefined ? {} : { width }) });
+    try {
+      return countParams(model);
+    } finally {
+      model.dispose();
+    }
+  };
+  const filters = (model: tf.LayersModel, layer: string): number => (model.getLayer(layer).getConfig() as { filters?: number; units?: number }).filters ?? (model.getLayer(layer).getConfig() as { units: number }).units;
+
+  it('width 1 is the zoo\'s architecture exactly', () => {
+    expect(count('lenet5', 1)).toBe(61_706);
+    expect(count('wrn-16-1', 1, [32, 32, 3])).toBe(175_994);
+  });
+
+  it('LeNet5 at width 0.5 is LeNet5-half, and LeNet5-half at width 2 is LeNet5', () => {
+    expect(count('lenet5', 0.5)).toBe(15_738);
+    expect(count('lenet5-half', 2)).toBe(61_706);
+  });
+
+  it('scales every channel and unit count, rounded and never below 1', () => {
+    const lenet = getClassifier('lenet5').build({ inputShape: [32, 32, 1], numClasses: 10, width: 0.3 });
+    expect(['conv1', 'conv2', 'conv3', 'fc1'].map((l) => filters(lenet, l))).toEqual([2, 5, 36, 25]); // 1.8, 4.8, 36, 25.2
+    expect(filters(lenet, 'logits')).toBe(10); // the classes are not scaled
+    lenet.dispose();
+    const tiny = getClassifier('lenet5').build({ inputShape: [32, 32, 1], numClasses: 10, width: 0.01 });
+    expect(['conv1', 'conv2', 'conv3', 'fc1'].map((l) => filters(tiny, l))).toEqual([1, 1, 1, 1]);
+    tiny.dispose();
+    const wrn = getClassifier('wrn-16-2').build({ inputShape: [32, 32, 3], numClasses: 10, width: 0.5 });
+    expect(['conv1', 'g1b1_conv1', 'g2b1_conv1', 'g3b2_conv2'].map((l) => filters(wrn, l))).toEqual([8, 16, 32, 64]);
+    expect(wrn.getLayer('logits').getWeights()[0]!.shape).toEqual([64, 10]);
+    wrn.dispose();
+    const resnet = getClassifier('resnet18').build({ inputShape: [32, 32, 3], numClasses: 10, width: 0.25 });
+    expect(['conv1', 'g1b1_conv1', 'g2b1_conv1', 'g3b1_conv1', 'g4b2_conv2'].map((l) => filters(resnet, l))).toEqual([16, 16, 32, 64, 128]);
+    expect(resnet.getLayer('logits').getWeights()[0]!.shape).toEqual([128, 10]);
+    resnet.dispose();
+  });
+
+  it('parameters grow about as width² for the residual networks', () => {
+    const base = count('wrn-16-1', 1, [32, 32, 3]);
+    const double = count('wrn-16-1', 2, [32, 32, 3]);
+    const half = count('wrn-16-1', 0.5, [32, 32, 3]);
+    expect(double / base).toBeGreaterThan(3.5);
+    expect(double / base).toBeLessThan(4.1);
+    expect(base / half).toBeGreaterThan(3.5);
+    expect(base / half).toBeLessThan(4.1);
+  });
+
+  it.each([[0], [-1], [Number.NaN], [Number.POSITIVE_INFINITY]])('refuses width %s with BAD_INPUT', (width) => {
+    expect(() => getClassifier('lenet5').build({ inputShape: [32, 32, 1], numClasses: 10, width })).toThrow(/width multiplier must be a positive number/);
+  });
+});
+
 describe('builders follow the teacher\'s input shape', () => {
   const shapes: [number, number, number][] = [
     [28, 28, 1],

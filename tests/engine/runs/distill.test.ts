@@ -3,17 +3,17 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { saveModel } from '../../../src-main/engine/models/index.ts';
+import { getClassifier, loadModel, saveModel } from '../../../src-main/engine/models/index.ts';
 import { datasetDefaults, listRuns, resumeDistillation, RunStore, startDistillation } from '../../../src-main/engine/runs/index.ts';
 
 const SHAPE = [4, 4, 1] as const;
 const K = 4;
 
-function classifier(seed: number, name: string): tf.LayersModel {
+function classifier(seed: number, name: string, shape: readonly number[] = SHAPE): tf.LayersModel {
   return tf.sequential({
     name,
     layers: [
-      tf.layers.flatten({ inputShape: [...SHAPE] }),
+      tf.layers.flatten({ inputShape: [...shape] }),
       tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
       tf.layers.dense({ units: K, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
     ],
@@ -23,9 +23,9 @@ function classifier(seed: number, name: string): tf.LayersModel {
 const tinyGenerator = (_kind: 'dafl' | 'zskt', o: { outputShape: readonly number[]; latentDim: number }) =>
   tf.sequential({
     layers: [
-      tf.layers.dense({ inputShape: [o.latentDim], units: 16, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.dense({ inputShape: [o.latentDim], units: o.outputShape.reduce((a, b) => a * b, 1), kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
       tf.layers.batchNormalization({ epsilon: 0.8 }),
-      tf.layers.reshape({ targetShape: [...SHAPE] }),
+      tf.layers.reshape({ targetShape: [...o.outputShape] }),
     ],
   });
 
@@ -42,8 +42,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function writeTeacher(dir: string, seed = 1): Promise<void> {
-  const model = classifier(seed, 'teacher');
+async function writeTeacher(dir: string, seed = 1, shape: readonly [number, number, number] = SHAPE): Promise<void> {
+  const model = classifier(seed, 'teacher', shape);
   await saveModel(model, dir, {
     manifest: {
       format: 'distillery-teacher',
@@ -51,7 +51,7 @@ async function writeTeacher(dir: string, seed = 1): Promise<void> {
       name: 'tiny',
       architecture: 'custom',
       dataset: { name: 'MNIST' },
-      inputShape: [...SHAPE],
+      inputShape: [...shape],
       numClasses: K,
       classNames: ['a', 'b', 'c', 'd'],
       output: 'logits',
@@ -93,6 +93,50 @@ describe('start and resume a distillation', () => {
     expect(listRuns(runs)[0]).toMatchObject({ id: 'r', status: 'done', method: 'rdskd' });
     await expect(resumeDistillation(join(runs, 'r'), drive)).rejects.toThrow(/already finished/);
   });
+
+  it('records a custom-width student and rebuilds it at that width on resume', async () => {
+    const root = tmp();
+    const teacherDir = join(root, 'teacher');
+    const shape = [16, 16, 1] as const; // LeNet needs at least 14×14
+    await writeTeacher(teacherDir, 1, shape);
+    const runs = join(root, 'runs');
+    const zoo = { buildGenerator: tinyGenerator }; // the student comes from the model zoo
+    await expect(startDistillation({ teacher: teacherDir, student: 'lenet5-half', studentWidth: 0, method: 'rdskd', overrides, runsDir: runs, id: 'bad' }, zoo)).rejects.toThrow(/width multiplier/);
+    expect(listRuns(runs)).toEqual([]); // refused before the run folder was created
+
+    const first = await startDistillation({ teacher: teacherDir, student: 'lenet5-half', studentWidth: 0.5, method: 'rdskd', overrides, runsDir: runs, id: 'w' }, { ...zoo, maxSteps: 5 });
+    expect(first.status).toBe('stopped');
+    const config = JSON.parse(readFileSync(join(runs, 'w', 'config.json'), 'utf8'));
+    expect(config.student).toEqual({ architecture: 'lenet5-half', width: 0.5 });
+    await expect(resumeDistillation(join(runs, 'w'), zoo, { studentWidth: 1 })).rejects.toThrow(/different student \(differs in: student\.width/);
+    await expect(resumeDistillation(join(runs, 'w'), zoo, { student: 'lenet5' })).rejects.toThrow(/differs in: student\.architecture/);
+    // Resumed from the checkpoint: its weights only fit a student of the recorded width.
+    const done = await resumeDistillation(join(runs, 'w'), zoo, { student: 'lenet5-half', studentWidth: 0.5, overrides });
+    expect(done.status).toBe('done');
+    const student = await loadModel(join(runs, 'w', 'student'));
+    const expected = getClassifier('lenet5-half').build({ inputShape: shape, numClasses: K, width: 0.5 });
+    expect(student.countParams()).toBe(expected.countParams());
+    expect((student.getLayer('conv1').getConfig() as { filters: number }).filters).toBe(2); // 3 × 0.5, rounded
+    student.dispose();
+    expected.dispose();
+  });
+
+  it('one config and seed is one run: the seed fixes the initial weights of the zoo student and generator', async () => {
+    const root = tmp();
+    const teacherDir = join(root, 'teacher');
+    await writeTeacher(teacherDir, 1, [16, 16, 1]);
+    const runs = join(root, 'runs');
+    const lossesOf = async (id: string, seed: number) => {
+      // One generator step and one student step, batch 2: the zoo's 128-channel generator is slow on the cpu backend.
+      const schedule = { generator: { epochs: 1, itersPerEpoch: 1, batchSize: 2 }, student: { epochs: 1, itersPerEpoch: 1, batchSize: 2 }, evalSamples: 2 };
+      const run = await startDistillation({ teacher: teacherDir, student: 'lenet5-half', method: 'rdskd', overrides: { ...overrides, ...schedule, seed }, runsDir: runs, id }, {});
+      return RunStore.open(run.runDir).readMetrics().map((r) => r.values.total ?? r.values.kd);
+    };
+    const a = await lossesOf('a', 3);
+    expect(await lossesOf('b', 3)).toEqual(a);
+    expect(a).toHaveLength(2);
+    expect(await lossesOf('c', 4)).not.toEqual(a);
+  }, 240_000);
 
   it('refuses to resume with a teacher whose weights changed', async () => {
     const root = tmp();

@@ -1,0 +1,279 @@
+/**
+ * One entry for exporting a finished run's student, whatever the format — what the CLI
+ * (`distillery export`) and the app's Export step call:
+ *
+ * - tfjs: TensorFlow.js layers model (model.json + weight shards), float32 or float16 weights;
+ * - onnx: student.onnx, float32, opset 13, NCHW input (onnx.ts);
+ * - tflite: student.tflite, float32 or post-training int8 (tflite.ts, quantize.ts). int8 is
+ *   calibrated without real data: activation ranges (min/max, per tensor) come from the student run
+ *   on images of the run's own generator — or of its synthesised pool for the methods that keep
+ *   one (DeepInversion, ZSKD) — and weights get one scale per output channel.
+ *
+ * Every export also writes the run's last sample grid and report.md (report.ts), and says in one
+ * line how to load the model. Accuracy is not measured here (an export stays fast and needs no
+ * test data): `npm run bench -- tflite <run>` measures the int8 accuracy drop on a test set.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExportedFileDto, ExportFormatDto, ExportResultDto } from '../../common/contract.ts';
+import { DistilleryError } from '../errors.ts';
+import { openRun, type OpenedRun } from '../metrics/run-samples.ts';
+import { loadModel, MODEL_FILE, writeFileAtomic } from '../models/index.ts';
+import { RUN_FILES } from '../runs/store.ts';
+import { graphFromModel, type StudentGraph } from './graph.ts';
+import { ONNX_IR_VERSION, ONNX_OPSET, toOnnx } from './onnx.ts';
+import { calibrationFromSamples, type Int8Calibration } from './quantize.ts';
+import { writeExportExtras } from './report.ts';
+import { selectedStudentDir, tfjsModelBytes, writeTfjsModel } from './tfjs.ts';
+import { toTflite } from './tflite.ts';
+
+export { selectedStudentDir } from './tfjs.ts';
+
+export type ExportFormat = ExportFormatDto;
+
+export const ONNX_FILE = 'student.onnx';
+export const TFLITE_FILE = 'student.tflite';
+
+/** Calibration defaults: 8 batches of 64 generated images. */
+export const CALIBRATION_BATCHES = 8;
+export const CALIBRATION_BATCH_SIZE = 64;
+/** The seeds of the calibration batches: bench/tflite.ts draws the same ones. */
+export const CALIBRATION_SEED = 9_000;
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** float16 weights (tfjs only). */
+  float16?: boolean;
+  /** Post-training int8 quantization (tflite only). */
+  int8?: boolean;
+  /** int8: number of batches of generated images the activation ranges are taken over (default 8). */
+  calibrationBatches?: number;
+  /** int8: images per calibration batch (default 64). */
+  calibrationBatchSize?: number;
+  /** int8: weight scales per output channel (default) or one per tensor. */
+  weightScales?: 'per-channel' | 'per-tensor';
+  /** Recorded in the ONNX file as the producer's version (the app's). */
+  producerVersion?: string;
+}
+
+/** Refuses option combinations no exporter has (BAD_INPUT), before anything is read or written. */
+export function checkExportOptions(options: ExportOptions): void {
+  const formats: readonly string[] = ['tfjs', 'onnx', 'tflite'];
+  if (!formats.includes(options.format)) throw new DistilleryError('BAD_INPUT', `unknown export format '${options.format}'`, 'the formats are tfjs, onnx and tflite');
+  if (options.int8 && options.format !== 'tflite') {
+    throw new DistilleryError(
+      'BAD_INPUT',
+      options.format === 'onnx' ? 'int8 ONNX export is not supported: ONNX export is float32 (opset 13)' : 'int8 is not supported for TensorFlow.js exports',
+      options.format === 'onnx' ? 'for an int8 model use --format tflite --int8; or export ONNX in float32' : 'use --float16 for smaller TensorFlow.js weights, or --format tflite --int8',
+    );
+  }
+  if (options.float16 && options.format !== 'tfjs') {
+    throw new DistilleryError('BAD_INPUT', `float16 weights are for TensorFlow.js exports only, not ${options.format}`, options.format === 'tflite' ? 'for a smaller TFLite model use --int8' : 'export ONNX in float32, or TensorFlow.js with --float16');
+  }
+  for (const [name, value] of [['calibrationBatches', options.calibrationBatches], ['calibrationBatchSize', options.calibrationBatchSize]] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new DistilleryError('BAD_INPUT', `${name} must be a whole number ≥ 1, got ${value}`);
+  }
+}
+
+/** A short name of the format and precision, for folder names: tfjs, tfjs-float16, onnx, tflite, tflite-int8. */
+export function exportVariant(options: Pick<ExportOptions, 'format' | 'float16' | 'int8'>): string {
+  if (options.format === 'tfjs' && options.float16) return 'tfjs-float16';
+  if (options.format === 'tflite' && options.int8) return 'tflite-int8';
+  return options.format;
+}
+
+function plural(n: number, word: string): string {
+  return `${n.toLocaleString('en-US')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Bytes in words: 61.5 KiB. */
+function sizeText(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+interface Calibrated {
+  calibration: Int8Calibration;
+  /** In words, for the result and the report. */
+  description: string;
+}
+
+/**
+ * Activation ranges over the run's own images: `batches` generator batches of `batchSize` (the same
+ * seeds as bench/tflite.ts), or, for a method with a synthesised pool, up to as many distinct pool
+ * images (a pool smaller than that is used whole).
+ */
+function calibrate(run: OpenedRun, graph: StudentGraph, batches: number, batchSize: number): Calibrated {
+  const drawn: tf.Tensor4D[] = [];
+  const none = (): DistilleryError =>
+    new DistilleryError('NOT_FOUND', `run ${run.record.id} has no images to calibrate int8 with (${run.sampleSource})`, 'export it in float32 (--format tflite without --int8, or onnx)');
+  try {
+    if (run.poolSize !== null) {
+      const total = Math.min(batches * batchSize, run.poolSize);
+      const all = run.samples(total, CALIBRATION_SEED);
+      if (!all) throw none();
+      drawn.push(all);
+      const calibration = calibrationFromSamples(graph, splitBatches(all, batchSize, drawn));
+      return { calibration, description: `int8 calibrated on ${plural(calibration.samples, 'image')} of the run's synthesised pool (${run.record.method}, ${plural(run.poolSize, 'image')}) — no real data` };
+    }
+    for (let b = 0; b < batches; b++) {
+      const batch = run.samples(batchSize, CALIBRATION_SEED + b);
+      if (!batch) throw none();
+      drawn.push(batch);
+    }
+    const calibration = calibrationFromSamples(graph, drawn);
+    return { calibration, description: `int8 calibrated on ${plural(calibration.samples, 'generated image')} from the run's generator (${batches} × ${batchSize}) — no real data` };
+  } finally {
+    for (const t of drawn) t.dispose();
+  }
+}
+
+/** `all` in batches of at most `size` images (the slices are added to `keep` for disposal). */
+function splitBatches(all: tf.Tensor4D, size: number, keep: tf.Tensor4D[]): tf.Tensor4D[] {
+  const n = all.shape[0];
+  if (n <= size) return [all];
+  const out: tf.Tensor4D[] = [];
+  for (let start = 0; start < n; start += size) {
+    const part = all.slice([start, 0, 0, 0], [Math.min(size, n - start), -1, -1, -1]);
+    keep.push(part);
+    out.push(part);
+  }
+  return out;
+}
+
+function testDataOf(runDir: string): string | null {
+  try {
+    const config = JSON.parse(readFileSync(join(runDir, RUN_FILES.config), 'utf8')) as { options?: { testData?: string } };
+    return config.options?.testData ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Exports the student of the finished run in `runDir` into `outDir` (created if needed) in the
+ * chosen format, with the run's sample grid and report.md beside it. See the module comment.
+ */
+export async function exportRun(runDir: string, outDir: string, options: ExportOptions): Promise<ExportResultDto> {
+  checkExportOptions(options);
+  const studentDir = selectedStudentDir(runDir);
+  mkdirSync(outDir, { recursive: true });
+  const model = await writeModel(runDir, studentDir, outDir, options);
+  const modelBytes = model.files.reduce((sum, f) => sum + f.bytes, 0);
+  const smaller = model.float32Bytes !== undefined ? ` (float32: ${sizeText(model.float32Bytes)}, ${(model.float32Bytes / modelBytes).toFixed(1)}× smaller)` : '';
+  const lines = [
+    `Format: ${model.description}.`,
+    '',
+    `Model: ${model.files.map((f) => `${f.name} (${sizeText(f.bytes)})`).join(', ')} — ${sizeText(modelBytes)}${smaller}.`,
+    '',
+    `${model.note}.`,
+    '',
+    'Load it:',
+    '',
+    '```',
+    model.howToLoad,
+    '```',
+  ];
+  if (model.calibration) {
+    const testData = testDataOf(runDir);
+    lines.push(
+      '',
+      `Quantization: ${model.calibration}. Weights int8 with ${options.weightScales === 'per-tensor' ? 'one scale per tensor' : 'one scale per output channel'} (symmetric), biases int32, activations int8 per tensor (asymmetric, min/max ranges). The file takes and returns float32: it quantizes its input and dequantizes its output itself.`,
+      '',
+      `Accuracy is not measured at export (that needs labelled test data and time). To measure the int8 accuracy drop against the float32 file in a TFLite runtime, run in the Distillery source tree: \`npm run bench -- tflite ${runDir}${testData ? ` --test-data ${testData}` : ''}\`${testData ? ` (the run logged test accuracy on ${testData})` : ' with --test-data SPEC'}.`,
+    );
+  }
+  const extras = writeExportExtras(runDir, outDir, lines);
+  const files = [...model.files, ...extras];
+  return {
+    dir: outDir,
+    format: options.format,
+    precision: options.int8 ? 'int8' : options.float16 ? 'float16' : 'float32',
+    description: model.description,
+    files,
+    bytes: files.reduce((sum, f) => sum + f.bytes, 0),
+    modelBytes,
+    ...(model.float32Bytes !== undefined ? { float32Bytes: model.float32Bytes } : {}),
+    note: model.note,
+    ...(model.calibration ? { calibration: model.calibration } : {}),
+    howToLoad: model.howToLoad,
+  };
+}
+
+interface WrittenModel {
+  files: ExportedFileDto[];
+  description: string;
+  float32Bytes?: number;
+  note: string;
+  calibration?: string;
+  howToLoad: string;
+}
+
+async function writeModel(runDir: string, studentDir: string, outDir: string, options: ExportOptions): Promise<WrittenModel> {
+  if (options.format === 'tfjs') {
+    const files = writeTfjsModel(studentDir, outDir, { float16: options.float16 });
+    return {
+      files,
+      description: `TensorFlow.js layers model, ${options.float16 ? 'float16 weights (decoded to float32 on load)' : 'float32 weights'}`,
+      ...(options.float16 ? { float32Bytes: tfjsModelBytes(studentDir) } : {}),
+      note: 'TensorFlow.js 4.x layers format (model.json + binary weight shards); input NHWC float32 [N, H, W, C], output logits [N, classes]',
+      howToLoad: `const model = await tf.loadLayersModel('file://${join(outDir, MODEL_FILE)}')  // or an http(s) URL where you host the folder; input NHWC float32 [N, H, W, C]`,
+    };
+  }
+  if (options.format === 'onnx') {
+    const model = await loadModel(studentDir);
+    let graph: StudentGraph;
+    let bytes: Uint8Array;
+    try {
+      graph = graphFromModel(model);
+      bytes = toOnnx(graph, options.producerVersion ? { producerVersion: options.producerVersion } : {});
+    } finally {
+      model.dispose();
+    }
+    writeFileAtomic(join(outDir, ONNX_FILE), bytes);
+    const [h, w, c] = graph.inputShape;
+    return {
+      files: [{ name: ONNX_FILE, bytes: bytes.length, role: 'model' }],
+      description: 'ONNX model, float32',
+      note: `ONNX opset ${ONNX_OPSET} (IR version ${ONNX_IR_VERSION}); input '${graph.inputName}': NCHW float32 [N, ${c}, ${h}, ${w}] (batch free), output '${graph.outputName}': logits [N, ${graph.numClasses}]`,
+      howToLoad: `const session = await ort.InferenceSession.create('${join(outDir, ONNX_FILE)}')  // onnxruntime; feed '${graph.inputName}' NCHW float32 [N, ${c}, ${h}, ${w}], get logits [N, ${graph.numClasses}]`,
+    };
+  }
+  // TFLite.
+  let graph: StudentGraph;
+  let bytes: Uint8Array;
+  let float32Bytes: number | undefined;
+  let calibration: string | undefined;
+  if (options.int8) {
+    const run = await openRun(runDir);
+    try {
+      graph = graphFromModel(run.student);
+      const calibrated = calibrate(run, graph, options.calibrationBatches ?? CALIBRATION_BATCHES, options.calibrationBatchSize ?? CALIBRATION_BATCH_SIZE);
+      bytes = toTflite(graph, { quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel' });
+      float32Bytes = toTflite(graph).length;
+      calibration = calibrated.description;
+    } finally {
+      run.dispose();
+    }
+  } else {
+    const model = await loadModel(studentDir);
+    try {
+      graph = graphFromModel(model);
+      bytes = toTflite(graph);
+    } finally {
+      model.dispose();
+    }
+  }
+  writeFileAtomic(join(outDir, TFLITE_FILE), bytes);
+  const [h, w, c] = graph.inputShape;
+  return {
+    files: [{ name: TFLITE_FILE, bytes: bytes.length, role: 'model' }],
+    description: options.int8 ? `TFLite flatbuffer, int8 (${options.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'} weights, per-tensor activations), float32 input and output` : 'TFLite flatbuffer, float32',
+    ...(float32Bytes !== undefined ? { float32Bytes } : {}),
+    ...(calibration ? { calibration } : {}),
+    note: `TFLite schema (TFL3) with builtin operators only, for TensorFlow Lite / LiteRT; input '${graph.inputName}': NHWC float32 [1, ${h}, ${w}, ${c}], output '${graph.outputName}': logits [1, ${graph.numClasses}]`,
+    howToLoad: `interpreter = tf.lite.Interpreter(model_path='${join(outDir, TFLITE_FILE)}')  # Python (or ai_edge_litert's Interpreter, LiteRT.js); input NHWC float32 [1, ${h}, ${w}, ${c}], output logits [1, ${graph.numClasses}]`,
+  };
+}
