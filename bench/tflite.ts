@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { initBackend } from '../src-main/engine/backend/index.ts';
 import { loadTestSet } from '../src-main/engine/data/test-set.ts';
 import { graphFromModel } from '../src-main/engine/export/graph.ts';
-import { calibrationFromSamples } from '../src-main/engine/export/quantize.ts';
+import { calibrateOnRun } from '../src-main/engine/export/index.ts';
 import { toTflite } from '../src-main/engine/export/tflite.ts';
 import { openRun } from '../src-main/engine/metrics/run-samples.ts';
 import { compileTflite } from '../tests/engine/export/litert.ts';
@@ -54,14 +54,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const testSpec = option(args, '--test-data') ?? run.record.dataset;
     const graph = graphFromModel(run.student);
-    const samples: tf.Tensor4D[] = [];
-    for (let b = 0; b < batches; b++) {
-      const s = run.samples(batchSize, 9_000 + b);
-      if (!s) throw new Error(`the run has no samples to calibrate with (${run.sampleSource})`);
-      samples.push(s);
-    }
-    const calibration = calibrationFromSamples(graph, samples);
-    tf.dispose(samples);
+    const { calibration, description } = calibrateOnRun(run, graph, batches, batchSize);
     const float = toTflite(graph);
     const int8 = toTflite(graph, { quantization: calibration, weightScales });
     const out = option(args, '--out');
@@ -82,7 +75,7 @@ export async function main(args: string[]): Promise<number> {
     const result = {
       run: run.dir,
       student: run.studentSource,
-      calibration: { source: run.sampleSource, batches, batchSize, statistic: calibration.statistic },
+      calibration: { description, batches, batchSize, samples: calibration.samples, statistic: calibration.statistic },
       weightScales,
       testSet: test.name,
       testImages: labels.length,
@@ -92,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
       accuracyDropPoints: 100 * (floatAccuracy - int8Accuracy),
       sizeRatio: float.length / int8.length,
     };
-    console.log(`student ${result.student}; int8 calibrated on ${batches}×${batchSize} samples of ${run.sampleSource}`);
+    console.log(`student ${result.student}; ${description}`);
     console.log(`tfjs        accuracy ${(100 * tfjsAccuracy).toFixed(2)}%`);
     console.log(`float32     ${float.length} bytes, accuracy ${(100 * floatAccuracy).toFixed(2)}% (LiteRT)`);
     console.log(`int8        ${int8.length} bytes, accuracy ${(100 * int8Accuracy).toFixed(2)}% (LiteRT, ${weightScales} weight scales)`);

@@ -38,7 +38,7 @@ export const TFLITE_FILE = 'student.tflite';
 /** Calibration defaults: 8 batches of 64 generated images. */
 export const CALIBRATION_BATCHES = 8;
 export const CALIBRATION_BATCH_SIZE = 64;
-/** The seeds of the calibration batches: bench/tflite.ts draws the same ones. */
+/** Seed of the first calibration batch (batch b: CALIBRATION_SEED + b). */
 export const CALIBRATION_SEED = 9_000;
 
 export interface ExportOptions {
@@ -94,18 +94,18 @@ function sizeText(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 }
 
-interface Calibrated {
+export interface Calibrated {
   calibration: Int8Calibration;
   /** In words, for the result and the report. */
   description: string;
 }
 
 /**
- * Activation ranges over the run's own images: `batches` generator batches of `batchSize` (the same
- * seeds as bench/tflite.ts), or, for a method with a synthesised pool, up to as many distinct pool
- * images (a pool smaller than that is used whole).
+ * Activation ranges over the run's own images: `batches` generator batches of `batchSize`, or, for
+ * a method with a synthesised pool, up to as many distinct pool images (a pool smaller than that is
+ * used whole). The export and the int8 accuracy bench (bench/tflite.ts) both calibrate here.
  */
-function calibrate(run: OpenedRun, graph: StudentGraph, batches: number, batchSize: number): Calibrated {
+export function calibrateOnRun(run: OpenedRun, graph: StudentGraph, batches: number, batchSize: number): Calibrated {
   const drawn: tf.Tensor4D[] = [];
   const none = (): DistilleryError =>
     new DistilleryError('NOT_FOUND', `run ${run.record.id} has no images to calibrate int8 with (${run.sampleSource})`, 'export it in float32 (--format tflite without --int8, or onnx)');
@@ -250,7 +250,7 @@ async function writeModel(runDir: string, studentDir: string, outDir: string, op
     const run = await openRun(runDir);
     try {
       graph = graphFromModel(run.student);
-      const calibrated = calibrate(run, graph, options.calibrationBatches ?? CALIBRATION_BATCHES, options.calibrationBatchSize ?? CALIBRATION_BATCH_SIZE);
+      const calibrated = calibrateOnRun(run, graph, options.calibrationBatches ?? CALIBRATION_BATCHES, options.calibrationBatchSize ?? CALIBRATION_BATCH_SIZE);
       bytes = toTflite(graph, { quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel' });
       float32Bytes = toTflite(graph).length;
       calibration = calibrated.description;

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveModel } from '../../../src-main/engine/models/index.ts';
+import { saveTestTeacher } from '../test-teacher.ts';
 import { startDistillation } from '../../../src-main/engine/runs/distill.ts';
 
 export const TINY_SHAPE = [16, 16, 1] as const;
@@ -26,20 +26,7 @@ export async function writeTinyTeacher(dir: string): Promise<void> {
       tf.layers.dense({ units: TINY_CLASSES, kernelInitializer: init(2) }),
     ],
   });
-  await saveModel(model, dir, {
-    manifest: {
-      format: 'distillery-teacher',
-      version: 1,
-      name: 'tiny',
-      architecture: 'custom',
-      dataset: { name: 'MNIST' },
-      inputShape: [...TINY_SHAPE],
-      numClasses: TINY_CLASSES,
-      classNames: ['a', 'b', 'c', 'd'],
-      output: 'logits',
-      preprocessing: { scale: 1 / 255, mean: [0.1307], std: [0.3081] },
-    },
-  });
+  await saveTestTeacher(model, dir);
   model.dispose();
 }
 

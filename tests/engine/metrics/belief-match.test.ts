@@ -6,21 +6,10 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beliefMatch, beliefMatchFigure, matchingImages, teacherPushedNoise } from '../../../src-main/engine/metrics/belief-match.ts';
 import { encodeFigure, formatTick, niceTicks, Raster } from '../../../src-main/engine/metrics/plot.ts';
+import { tinyClassifier } from './tiny-classifier.ts';
 
 const K = 4;
-
-function classifier(name: string, seed: number): tf.LayersModel {
-  const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
-  return tf.sequential({
-    name,
-    layers: [
-      tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(0), name: `${name}_conv` }),
-      tf.layers.flatten({ name: `${name}_flat` }),
-      tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(1), name: `${name}_hidden` }),
-      tf.layers.dense({ units: K, kernelInitializer: init(2), name: `${name}_logits` }),
-    ],
-  });
-}
+const classifier = (name: string, seed: number) => tinyClassifier(name, { numClasses: K, hidden: 16, seed });
 
 let teacher: tf.LayersModel;
 let copy: tf.LayersModel;

@@ -11,6 +11,7 @@ import {
   teacherFeatureNetwork,
 } from '../../../src-main/engine/metrics/networks.ts';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
+import { tinyClassifier } from './tiny-classifier.ts';
 
 const K = 3;
 let teacher: tf.LayersModel;
@@ -19,18 +20,7 @@ let userModel: tf.LayersModel;
 let softmaxModel: tf.LayersModel;
 let generator: tf.LayersModel;
 
-function classifier(name: string, hidden: number, seed: number, softmax = false): tf.LayersModel {
-  const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
-  return tf.sequential({
-    name,
-    layers: [
-      tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: init(0), name: `${name}_conv` }),
-      tf.layers.flatten({ name: `${name}_flat` }),
-      tf.layers.dense({ units: hidden, activation: 'relu', kernelInitializer: init(1), name: `${name}_hidden` }),
-      tf.layers.dense({ units: K, kernelInitializer: init(2), name: `${name}_logits`, ...(softmax ? { activation: 'softmax' as const } : {}) }),
-    ],
-  });
-}
+const classifier = (name: string, hidden: number, seed: number, softmax = false) => tinyClassifier(name, { numClasses: K, hidden, seed, softmax });
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

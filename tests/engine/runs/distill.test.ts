@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getClassifier, loadModel, saveModel } from '../../../src-main/engine/models/index.ts';
+import { getClassifier, loadModel } from '../../../src-main/engine/models/index.ts';
+import { saveTestTeacher } from '../test-teacher.ts';
 import { datasetDefaults, listRuns, resumeDistillation, RunStore, startDistillation } from '../../../src-main/engine/runs/index.ts';
 
 const SHAPE = [4, 4, 1] as const;
@@ -44,20 +45,7 @@ afterEach(() => {
 
 async function writeTeacher(dir: string, seed = 1, shape: readonly [number, number, number] = SHAPE): Promise<void> {
   const model = classifier(seed, 'teacher', shape);
-  await saveModel(model, dir, {
-    manifest: {
-      format: 'distillery-teacher',
-      version: 1,
-      name: 'tiny',
-      architecture: 'custom',
-      dataset: { name: 'MNIST' },
-      inputShape: [...shape],
-      numClasses: K,
-      classNames: ['a', 'b', 'c', 'd'],
-      output: 'logits',
-      preprocessing: { scale: 1 / 255, mean: [0.1307], std: [0.3081] },
-    },
-  });
+  await saveTestTeacher(model, dir);
   model.dispose();
 }
 
