@@ -41,7 +41,7 @@ import { resumeDistillation, startDistillation, weightsHash } from '../src-main/
 import { RUN_FILES, RunStore } from '../src-main/engine/runs/store.ts';
 import { progressPrinter } from '../src-main/cli/commands/progress-line.ts';
 import { describeSchedule, expandGrid, makeSchedule, QUICK_SWEEP_GENERATORS, runId, runOverrides, type Cell, type Group, type Schedule } from './reproduce-grid.ts';
-import { chartFigures, downsample, isLossTerm, renderPage, resultsJson, type Curve, type ResultsFile, type RunResult } from './results-page.ts';
+import { chartFigures, downsample, isLossTerm, renderPage, resultsJson, type Curve, type Int8ExportRecord, type ResultsFile, type RunResult } from './results-page.ts';
 
 const STUDENT = 'lenet5-half';
 const EVAL_FILE = 'bench-eval.json';
@@ -200,7 +200,10 @@ function writeOutputs(outDir: string, results: ResultsFile, withCharts: boolean)
       charts.push({ file: c.file, title: c.title });
     }
   }
-  writeFileSync(join(outDir, `${results.dataset}.md`), renderPage(results, charts));
+  // The int8 export figures, when `npm run bench -- tflite <run> --record <out>/<dataset>-int8.json` wrote them.
+  const int8File = join(outDir, `${results.dataset}-int8.json`);
+  const int8 = existsSync(int8File) ? (JSON.parse(readFileSync(int8File, 'utf8')) as Int8ExportRecord) : null;
+  writeFileSync(join(outDir, `${results.dataset}.md`), renderPage(results, charts, int8));
   return charts.map((c) => c.file);
 }
 

@@ -199,8 +199,62 @@ function phaseText(r: RunResult | undefined): string {
   return r.phases.map((p) => `${p.name} ${p.steps}×${p.batchSize}`).join(', ');
 }
 
-/** The Markdown page. `charts`: the PNGs written beside it (only those are linked). */
-export function renderPage(results: ResultsFile, charts: readonly ChartRef[] = []): string {
+/** One TFLite file of the int8 export bench. */
+export interface Int8VariantResult {
+  id: string;
+  label: string;
+  bytes: number;
+  /** Float32 file with the same strings ÷ this file. */
+  sizeRatio: number;
+  /** Top-1 per runtime; null where that runtime cannot run the file (LiteRT.js: int8 I/O). */
+  accuracy: { litertjs: number | null; tflite: number | null };
+  /** Float32 accuracy − this one, in points (same runtime; LiteRT.js where it ran). */
+  dropPoints: number | null;
+}
+
+/** Int8 export figures, written by `npm run bench -- tflite <run> --record FILE` (bench/tflite.ts). */
+export interface Int8ExportRecord {
+  command: string;
+  date: string;
+  machine: string;
+  run: string;
+  method: string;
+  student: string;
+  calibration: { description: string; batches: number; batchSize: number; samples: number; statistic: string };
+  testSet: string;
+  testImages: number;
+  tfjsAccuracy: number;
+  runtimes: { litertjs: string; tflite: string | null; tfliteError?: string };
+  variants: Int8VariantResult[];
+}
+
+function int8Section(record: Int8ExportRecord): string[] {
+  const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)} %`);
+  const lines = [
+    '## Int8 export (TFLite)',
+    '',
+    `The student of ${METHOD_TITLES[record.method as GridMethod] ?? record.method} run \`${record.run}\` exported as TFLite files and run on the test set: ${record.testSet}. ` +
+      `Int8 is ${record.calibration.description}. Ratio: the float32 file with the same strings ÷ this file. ` +
+      `Runtimes: ${record.runtimes.litertjs}${record.runtimes.tflite ? `; ${record.runtimes.tflite}` : ` (TensorFlow's tf.lite.Interpreter was not available: ${record.runtimes.tfliteError ?? 'not installed'})`}. ` +
+      'LiteRT.js has no int8 input tensors, hence "—" for the int8-I/O files there.',
+    '',
+    `- Command: \`${record.command}\` (${record.date}, ${record.machine})`,
+    '',
+    '| file | bytes | smaller by | accuracy (LiteRT.js) | accuracy (tf.lite) | drop vs float32 (points) |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const v of record.variants) {
+    lines.push(`| ${v.label} | ${v.bytes.toLocaleString('en')} | ${v.id.startsWith('float32') ? '—' : `${v.sizeRatio.toFixed(2)}×`} | ${pct(v.accuracy.litertjs)} | ${pct(v.accuracy.tflite)} | ${v.dropPoints === null || v.id.startsWith('float32') ? '—' : v.dropPoints.toFixed(2)} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+/**
+ * The Markdown page. `charts`: the PNGs written beside it (only those are linked); `int8`: the int8
+ * export figures, when recorded.
+ */
+export function renderPage(results: ResultsFile, charts: readonly ChartRef[] = [], int8: Int8ExportRecord | null = null): string {
   const quick = results.schedule.name === 'quick';
   const n = results.schedule.evalSamples;
   const lines: string[] = [];
@@ -270,6 +324,8 @@ export function renderPage(results: ResultsFile, charts: readonly ChartRef[] = [
     }
   }
   lines.push('');
+
+  if (int8) lines.push(...int8Section(int8));
 
   if (charts.length) {
     lines.push('## Charts', '');

@@ -3,7 +3,7 @@ import { PNG } from 'pngjs';
 import { rdskdDefaults, resolveConfig, getMethod } from '../../src-main/engine/methods/index.ts';
 import { encodeFigure } from '../../src-main/engine/metrics/plot.ts';
 import { epochsFor, expandGrid, makeSchedule, phaseOverrides, QUICK_SCHEDULE, QUICK_SWEEP_GENERATORS, runId, runOverrides } from '../../bench/reproduce-grid.ts';
-import { chartFigures, downsample, fmtMeanStd, isLossTerm, meanStd, PAPER_MNIST, renderPage, resultsJson, summarize, type ResultsFile, type RunResult } from '../../bench/results-page.ts';
+import { chartFigures, downsample, fmtMeanStd, isLossTerm, meanStd, PAPER_MNIST, renderPage, resultsJson, summarize, type Int8ExportRecord, type ResultsFile, type RunResult } from '../../bench/results-page.ts';
 
 describe('reproduce grid', () => {
   it('expands the issue grid: Table 2, the τ sweep on two generators and the generator-epochs sweep, deduplicated', () => {
@@ -181,6 +181,32 @@ describe('results page', () => {
     const ref = renderPage(fakeResults(runs, 'reference'));
     expect(ref).not.toContain('Quick run');
     expect(ref).toMatch(/\| RDSKD \| 5 epochs \(25 %\) \|/);
+    expect(ref).not.toContain('## Int8 export');
+  });
+
+  it('adds the int8 export table when the tflite bench recorded one', () => {
+    const variant = (id: string, label: string, bytes: number, sizeRatio: number, litertjs: number | null, tflite: number | null, dropPoints: number | null) => ({ id, label, bytes, sizeRatio, accuracy: { litertjs, tflite }, dropPoints });
+    const record: Int8ExportRecord = {
+      command: 'npm run bench -- tflite run --record x.json',
+      date: '2026-11-23',
+      machine: 'Test CPU, 2 cores, Node 20',
+      run: 'run-1',
+      method: 'rdskd',
+      student: 'student/ (last)',
+      calibration: { description: 'int8 calibrated on 512 generated images', batches: 8, batchSize: 64, samples: 512, statistic: 'min-max' },
+      testSet: 'MNIST test',
+      testImages: 10_000,
+      tfjsAccuracy: 0.9,
+      runtimes: { litertjs: 'LiteRT.js', tflite: null, tfliteError: 'python3: No module named tensorflow' },
+      variants: [variant('float32', 'float32', 65_056, 1, 0.9, null, 0), variant('int8-io-stripped', 'int8, int8 I/O', 18_368, 3.52, null, null, null), variant('int8', 'int8', 21_008, 3.1, 0.905, null, -0.5)],
+    };
+    const page = renderPage(fakeResults([fakeRun({ accuracy: 0.97 })]), [], record);
+    expect(page).toContain('## Int8 export (TFLite)');
+    expect(page).toContain('The student of RDSKD run `run-1`');
+    expect(page).toContain('(TensorFlow\'s tf.lite.Interpreter was not available: python3: No module named tensorflow)');
+    expect(page).toContain('| float32 | 65,056 | — | 90.00 % | — | — |');
+    expect(page).toContain('| int8, int8 I/O | 18,368 | 3.52× | — | — | — |');
+    expect(page).toContain('| int8 | 21,008 | 3.10× | 90.50 % | — | -0.50 |');
   });
 
   it('draws every chart from the results alone', () => {

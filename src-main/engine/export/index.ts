@@ -26,7 +26,7 @@ import { ONNX_IR_VERSION, ONNX_OPSET, toOnnx } from './onnx.ts';
 import { calibrationFromSamples, type Int8Calibration } from './quantize.ts';
 import { writeExportExtras } from './report.ts';
 import { selectedStudentDir, tfjsModelBytes, writeTfjsModel } from './tfjs.ts';
-import { toTflite } from './tflite.ts';
+import { int8Boundary, toTflite } from './tflite.ts';
 
 export { selectedStudentDir } from './tfjs.ts';
 
@@ -53,6 +53,10 @@ export interface ExportOptions {
   calibrationBatchSize?: number;
   /** int8: weight scales per output channel (default) or one per tensor. */
   weightScales?: 'per-channel' | 'per-tensor';
+  /** int8: the file's input and output are int8 too (no float at all; for TFLite Micro and the like). */
+  int8Io?: boolean;
+  /** tflite: leave out tensor names and the description (TFLite's strip_strings), a few hundred bytes. */
+  stripStrings?: boolean;
   /** Recorded in the ONNX file as the producer's version (the app's). */
   producerVersion?: string;
 }
@@ -71,6 +75,8 @@ export function checkExportOptions(options: ExportOptions): void {
   if (options.float16 && options.format !== 'tfjs') {
     throw new DistilleryError('BAD_INPUT', `float16 weights are for TensorFlow.js exports only, not ${options.format}`, options.format === 'tflite' ? 'for a smaller TFLite model use --int8' : 'export ONNX in float32, or TensorFlow.js with --float16');
   }
+  if (options.int8Io && !options.int8) throw new DistilleryError('BAD_INPUT', 'int8 input and output need an int8 model', 'add --int8 (with --format tflite)');
+  if (options.stripStrings && options.format !== 'tflite') throw new DistilleryError('BAD_INPUT', `stripping strings is for TFLite exports only, not ${options.format}`);
   for (const [name, value] of [['calibrationBatches', options.calibrationBatches], ['calibrationBatchSize', options.calibrationBatchSize]] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new DistilleryError('BAD_INPUT', `${name} must be a whole number ≥ 1, got ${value}`);
   }
@@ -180,7 +186,7 @@ export async function exportRun(runDir: string, outDir: string, options: ExportO
     const testData = testDataOf(runDir);
     lines.push(
       '',
-      `Quantization: ${model.calibration}. Weights int8 with ${options.weightScales === 'per-tensor' ? 'one scale per tensor' : 'one scale per output channel'} (symmetric), biases int32, activations int8 per tensor (asymmetric, min/max ranges). The file takes and returns float32: it quantizes its input and dequantizes its output itself.`,
+      `Quantization: ${model.calibration}. Weights int8 with ${options.weightScales === 'per-tensor' ? 'one scale per tensor' : 'one scale per output channel'} (symmetric), biases int32, activations int8 per tensor (asymmetric, min/max ranges). ${options.int8Io ? 'The file takes and returns int8 (see the scales above): the caller quantizes the input and dequantizes the output.' : 'The file takes and returns float32: it quantizes its input and dequantizes its output itself.'}`,
       '',
       `Accuracy is not measured at export (that needs labelled test data and time). To measure the int8 accuracy drop against the float32 file in a TFLite runtime, run in the Distillery source tree: \`npm run bench -- tflite ${runDir}${testData ? ` --test-data ${testData}` : ''}\`${testData ? ` (the run logged test accuracy on ${testData})` : ' with --test-data SPEC'}.`,
     );
@@ -246,14 +252,16 @@ async function writeModel(runDir: string, studentDir: string, outDir: string, op
   let bytes: Uint8Array;
   let float32Bytes: number | undefined;
   let calibration: string | undefined;
+  let boundary: ReturnType<typeof int8Boundary> | undefined;
   if (options.int8) {
     const run = await openRun(runDir);
     try {
       graph = graphFromModel(run.student);
       const calibrated = calibrateOnRun(run, graph, options.calibrationBatches ?? CALIBRATION_BATCHES, options.calibrationBatchSize ?? CALIBRATION_BATCH_SIZE);
-      bytes = toTflite(graph, { quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel' });
-      float32Bytes = toTflite(graph).length;
+      bytes = toTflite(graph, { quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel', io: options.int8Io ? 'int8' : 'float32', stripStrings: options.stripStrings });
+      float32Bytes = toTflite(graph, { stripStrings: options.stripStrings }).length;
       calibration = calibrated.description;
+      if (options.int8Io) boundary = int8Boundary(graph, calibrated.calibration);
     } finally {
       run.dispose();
     }
@@ -261,19 +269,26 @@ async function writeModel(runDir: string, studentDir: string, outDir: string, op
     const model = await loadModel(studentDir);
     try {
       graph = graphFromModel(model);
-      bytes = toTflite(graph);
+      bytes = toTflite(graph, { stripStrings: options.stripStrings });
     } finally {
       model.dispose();
     }
   }
   writeFileAtomic(join(outDir, TFLITE_FILE), bytes);
   const [h, w, c] = graph.inputShape;
+  const io = boundary ? 'int8' : 'float32';
+  const names = options.stripStrings ? ' 0 (names stripped)' : '';
+  const boundaryText = boundary
+    ? `; int8 I/O: feed q = round(x / ${boundary.input.scale.toPrecision(6)}) + ${boundary.input.zeroPoint}, read logits as (q − ${boundary.output.zeroPoint}) × ${boundary.output.scale.toPrecision(6)}`
+    : '';
   return {
     files: [{ name: TFLITE_FILE, bytes: bytes.length, role: 'model' }],
-    description: options.int8 ? `TFLite flatbuffer, int8 (${options.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'} weights, per-tensor activations), float32 input and output` : 'TFLite flatbuffer, float32',
+    description: options.int8
+      ? `TFLite flatbuffer, int8 (${options.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'} weights, per-tensor activations), ${io} input and output${options.stripStrings ? ', strings stripped' : ''}`
+      : `TFLite flatbuffer, float32${options.stripStrings ? ', strings stripped' : ''}`,
     ...(float32Bytes !== undefined ? { float32Bytes } : {}),
     ...(calibration ? { calibration } : {}),
-    note: `TFLite schema (TFL3) with builtin operators only, for TensorFlow Lite / LiteRT; input '${graph.inputName}': NHWC float32 [1, ${h}, ${w}, ${c}], output '${graph.outputName}': logits [1, ${graph.numClasses}]`,
-    howToLoad: `interpreter = tf.lite.Interpreter(model_path='${join(outDir, TFLITE_FILE)}')  # Python (or ai_edge_litert's Interpreter, LiteRT.js); input NHWC float32 [1, ${h}, ${w}, ${c}], output logits [1, ${graph.numClasses}]`,
+    note: `TFLite schema (TFL3) with builtin operators only, for TensorFlow Lite / LiteRT; input${names || ` '${graph.inputName}'`}: NHWC ${io} [1, ${h}, ${w}, ${c}], output${names ? ' 0' : ` '${graph.outputName}'`}: logits [1, ${graph.numClasses}]${boundaryText}`,
+    howToLoad: `interpreter = tf.lite.Interpreter(model_path='${join(outDir, TFLITE_FILE)}')  # Python (or ai_edge_litert's Interpreter, LiteRT.js); input NHWC ${io} [1, ${h}, ${w}, ${c}], output logits [1, ${graph.numClasses}]${boundary ? ' (int8: scales in get_input_details()[0]["quantization"])' : ''}`,
   };
 }

@@ -61,7 +61,8 @@ export function activationQuantization(range: TensorRange): AffineQuantization {
   // A tensor that was zero throughout: any positive scale represents it; TFLite rejects scale 0.
   if (max === min) return { scale: 1, zeroPoint: 0 };
   const scale = (max - min) / (INT8_MAX - INT8_MIN);
-  const zeroPoint = clamp(roundHalfAwayFromZero(INT8_MIN - min / scale), INT8_MIN, INT8_MAX);
+  // `+ 0`: rounding can give −0, which would print as "-0" in the export's how-to-load line.
+  const zeroPoint = clamp(roundHalfAwayFromZero(INT8_MIN - min / scale), INT8_MIN, INT8_MAX) + 0;
   return { scale, zeroPoint };
 }
 

@@ -59,6 +59,21 @@ export interface TfliteOptions {
    * smaller: each channel costs a float32 scale and an int64 zero point, for weight and bias).
    */
   weightScales?: 'per-channel' | 'per-tensor';
+  /**
+   * Int8 only: the type of the file's input and output. 'float32' (default): the file quantizes its
+   * input and dequantizes its output itself, a drop-in replacement for the float32 file. 'int8': the
+   * caller feeds int8 and reads int8 (`int8Boundary` gives the scales), as microcontroller runtimes
+   * (TFLite Micro) and TensorFlow's converter with inference_input_type=int8 do: no float at all in
+   * the file, and two operators and two tensors fewer.
+   */
+  io?: 'float32' | 'int8';
+  /**
+   * Leave out the strings no runtime needs — tensor and subgraph names, the description — as
+   * TensorFlow Lite's own strip_strings tool does for production builds: a few hundred bytes, which
+   * matter on a 16 kB model. Runtimes address inputs and outputs by index; tools such as Netron then
+   * show numbers instead of names.
+   */
+  stripStrings?: boolean;
 }
 
 interface QuantSpec {
@@ -173,7 +188,8 @@ class TfliteModelBuilder {
     return this.addTensor({ name, shape, type: TensorType.INT32 }, bytesOf(Int32Array.from(values)));
   }
 
-  serialize(inputs: number[], outputs: number[], description: string): Uint8Array {
+  /** `description` null: the file has no strings besides what the schema requires (none). */
+  serialize(inputs: number[], outputs: number[], description: string | null): Uint8Array {
     const dataBytes = this.buffers.reduce((s, b) => s + b.length + 16, 0);
     const builder = new flatbuffers.Builder(dataBytes + 65_536);
 
@@ -199,24 +215,27 @@ class TfliteModelBuilder {
       return offset;
     };
     const tensors = this.tensors.map((t) => {
-      const name = builder.createString(t.name);
+      const name = description === null ? 0 : builder.createString(t.name);
       const shape = sharedVector('shape', t.shape, () => Tensor.createShapeVector(builder, t.shape));
       let quantization = 0;
       if (t.quantization) {
         const q = t.quantization;
-        const scale = sharedVector('scale', q.scales, () => QuantizationParameters.createScaleVector(builder, Array.from(q.scales)));
-        const zeroPoint = sharedVector('zero', q.zeroPoints, () => QuantizationParameters.createZeroPointVector(builder, Array.from(q.zeroPoints, (z) => BigInt(z))));
-        QuantizationParameters.startQuantizationParameters(builder);
-        QuantizationParameters.addScale(builder, scale);
-        QuantizationParameters.addZeroPoint(builder, zeroPoint);
-        QuantizationParameters.addQuantizedDimension(builder, q.quantizedDimension);
-        quantization = QuantizationParameters.endQuantizationParameters(builder);
+        // A whole parameter table is shared too: a pooling or reshape output has its input's.
+        quantization = sharedVector(`quantization:${q.quantizedDimension}:${Array.from(q.zeroPoints).join(',')}`, q.scales, () => {
+          const scale = sharedVector('scale', q.scales, () => QuantizationParameters.createScaleVector(builder, Array.from(q.scales)));
+          const zeroPoint = sharedVector('zero', q.zeroPoints, () => QuantizationParameters.createZeroPointVector(builder, Array.from(q.zeroPoints, (z) => BigInt(z))));
+          QuantizationParameters.startQuantizationParameters(builder);
+          QuantizationParameters.addScale(builder, scale);
+          QuantizationParameters.addZeroPoint(builder, zeroPoint);
+          QuantizationParameters.addQuantizedDimension(builder, q.quantizedDimension);
+          return QuantizationParameters.endQuantizationParameters(builder);
+        });
       }
       Tensor.startTensor(builder);
       Tensor.addShape(builder, shape);
       Tensor.addType(builder, t.type);
       Tensor.addBuffer(builder, t.buffer);
-      Tensor.addName(builder, name);
+      if (name) Tensor.addName(builder, name);
       if (quantization) Tensor.addQuantization(builder, quantization);
       return Tensor.endTensor(builder);
     });
@@ -246,14 +265,14 @@ class TfliteModelBuilder {
       SubGraph.createInputsVector(builder, inputs),
       SubGraph.createOutputsVector(builder, outputs),
       SubGraph.createOperatorsVector(builder, operators),
-      builder.createString('main'),
+      description === null ? 0 : builder.createString('main'),
     );
     const model = Model.createModel(
       builder,
       3, // schema version: TFL3
       Model.createOperatorCodesVector(builder, operatorCodes),
       Model.createSubgraphsVector(builder, [subgraph]),
-      builder.createString(description),
+      description === null ? 0 : builder.createString(description),
       Model.createBuffersVector(builder, buffers),
       0,
       0,
@@ -303,6 +322,7 @@ function activationParams(graph: StudentGraph, calibration: Int8Calibration): Ma
 export function toTflite(graph: StudentGraph, options: TfliteOptions = {}): Uint8Array {
   const calibration = options.quantization;
   const int8 = calibration !== undefined;
+  const int8Io = int8 && options.io === 'int8';
   const perTensor = options.weightScales === 'per-tensor';
   const params = calibration ? activationParams(graph, calibration) : new Map<string, AffineQuantization>();
   const shapes = tensorShapes(graph);
@@ -311,8 +331,8 @@ export function toTflite(graph: StudentGraph, options: TfliteOptions = {}): Uint
   const fusedInto = new Map([...fusions].map(([relu, producer]) => [producer, relu]));
   const nodeByName = new Map(graph.nodes.map((n) => [n.name, n]));
 
-  /** Internal names: in the int8 model the float boundary tensors keep the graph's names. */
-  const internal = (name: string): string => (int8 && (name === graph.inputName || name === graph.outputName) ? `${name}/int8` : name);
+  /** Internal names: in the int8 model with float I/O the float boundary tensors keep the graph's names. */
+  const internal = (name: string): string => (int8 && !int8Io && (name === graph.inputName || name === graph.outputName) ? `${name}/int8` : name);
   const activationType = int8 ? TensorType.INT8 : TensorType.FLOAT32;
   const quantSpec = (q: AffineQuantization): QuantSpec => ({ scales: [q.scale], zeroPoints: [q.zeroPoint], quantizedDimension: 0 });
   const activationTensor = (name: string, shape: number[], q?: AffineQuantization): number =>
@@ -359,10 +379,15 @@ export function toTflite(graph: StudentGraph, options: TfliteOptions = {}): Uint
 
   // The input, quantized first in the int8 model.
   const inputShape = [...graph.inputShape];
-  const floatInput = m.addTensor({ name: graph.inputName, shape: [1, ...inputShape], type: TensorType.FLOAT32 });
-  if (int8) {
-    const q = activationTensor(graph.inputName, inputShape);
-    m.addOperator({ code: BuiltinOperator.QUANTIZE, inputs: [floatInput], outputs: [q], optionsType: BuiltinOptions.NONE });
+  let input: number;
+  if (int8Io) {
+    input = activationTensor(graph.inputName, inputShape);
+  } else {
+    input = m.addTensor({ name: graph.inputName, shape: [1, ...inputShape], type: TensorType.FLOAT32 });
+    if (int8) {
+      const q = activationTensor(graph.inputName, inputShape);
+      m.addOperator({ code: BuiltinOperator.QUANTIZE, inputs: [input], outputs: [q], optionsType: BuiltinOptions.NONE });
+    }
   }
 
   for (const node of graph.nodes) {
@@ -529,13 +554,22 @@ export function toTflite(graph: StudentGraph, options: TfliteOptions = {}): Uint
   }
 
   let output = m.index(internal(graph.outputName));
-  if (int8) {
+  if (int8 && !int8Io) {
     const floatOutput = m.addTensor({ name: graph.outputName, shape: [1, graph.numClasses], type: TensorType.FLOAT32 });
     m.addOperator({ code: BuiltinOperator.DEQUANTIZE, inputs: [output], outputs: [floatOutput], optionsType: BuiltinOptions.NONE });
     output = floatOutput;
   }
   const description = int8
-    ? `Distillery student ${graph.name}, int8 (post-training; activation ranges: ${calibration.statistic} over ${calibration.samples} generated samples)`
+    ? `Distillery student ${graph.name}, int8${int8Io ? ' (int8 I/O)' : ''} (post-training; activation ranges: ${calibration.statistic} over ${calibration.samples} generated samples)`
     : `Distillery student ${graph.name}, float32`;
-  return m.serialize([floatInput], [output], description);
+  return m.serialize([input], [output], options.stripStrings ? null : description);
+}
+
+/**
+ * Scale and zero point of the int8 input and output of a file written with `io: 'int8'`:
+ * q = clamp(round(x / scale) + zeroPoint, −128, 127) on the way in, x = (q − zeroPoint) · scale out.
+ */
+export function int8Boundary(graph: StudentGraph, calibration: Int8Calibration): { input: AffineQuantization; output: AffineQuantization } {
+  const params = activationParams(graph, calibration);
+  return { input: params.get(graph.inputName)!, output: params.get(graph.outputName)! };
 }

@@ -11,6 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as flatbuffers from 'flatbuffers';
+import { Model, TensorType } from '../../../src-main/engine/export/tflite/generated/schema_generated.ts';
 import { checkExportOptions, exportRun, exportVariant } from '../../../src-main/engine/export/index.ts';
 import { openRun } from '../../../src-main/engine/metrics/run-samples.ts';
 import { loadModel } from '../../../src-main/engine/models/index.ts';
@@ -64,6 +66,8 @@ describe('export options', () => {
     expect(() => checkExportOptions({ format: 'tflite', float16: true })).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringMatching(/float16 weights are for TensorFlow\.js/) }));
     expect(() => checkExportOptions({ format: 'tflite', int8: true, calibrationBatches: 0 })).toThrow(/calibrationBatches/);
     expect(() => checkExportOptions({ format: 'tflite', int8: true })).not.toThrow();
+    expect(() => checkExportOptions({ format: 'tflite', int8Io: true })).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringMatching(/int8 input and output need an int8 model/) }));
+    expect(() => checkExportOptions({ format: 'onnx', stripStrings: true })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect([exportVariant({ format: 'tfjs', float16: true }), exportVariant({ format: 'tflite', int8: true }), exportVariant({ format: 'onnx' })]).toEqual(['tfjs-float16', 'tflite-int8', 'onnx']);
   });
 
@@ -132,6 +136,18 @@ describe('exportRun', () => {
     const report = readFileSync(join(result.dir, 'report.md'), 'utf8');
     expect(report).toContain('no real data');
     expect(report).toContain(`npm run bench -- tflite ${rdskdRun}`);
+  });
+
+  it('TFLite int8 with int8 I/O and stripped strings: says how to quantize the input, compares with a stripped float32 file', async () => {
+    const result = await exportRun(rdskdRun, join(root, 'int8-io'), { format: 'tflite', int8: true, int8Io: true, stripStrings: true, calibrationBatches: 2, calibrationBatchSize: 16 });
+    expect(result.description).toBe('TFLite flatbuffer, int8 (per-channel weights, per-tensor activations), int8 input and output, strings stripped');
+    const stripped = await exportRun(rdskdRun, join(root, 'tflite-stripped'), { format: 'tflite', stripStrings: true });
+    expect(result.float32Bytes).toBe(stripped.modelBytes);
+    expect(result.note).toContain(`input 0 (names stripped): NHWC int8 [1, ${TINY_SHAPE.join(', ')}], output 0: logits [1, ${TINY_CLASSES}]`);
+    expect(result.note).toMatch(/feed q = round\(x \/ [0-9.e-]+\) \+ -?\d+, read logits as \(q − -?\d+\) × [0-9.e-]+$/);
+    const file = Model.getRootAsModel(new flatbuffers.ByteBuffer(readFileSync(join(result.dir, 'student.tflite'))));
+    expect(file.subgraphs(0)!.tensors(file.subgraphs(0)!.inputs(0)!)!.type()).toBe(TensorType.INT8);
+    expect(readFileSync(join(result.dir, 'report.md'), 'utf8')).toContain('the caller quantizes the input and dequantizes the output');
   });
 
   it('TFLite int8 of a DeepInversion run: calibrated on its synthesised pool', async () => {

@@ -19,7 +19,7 @@ import { openDataset } from '../../../src-main/engine/data/open.ts';
 import { executeGraph } from '../../../src-main/engine/export/execute.ts';
 import { graphFromModel, type StudentGraph } from '../../../src-main/engine/export/graph.ts';
 import { calibrationFromSamples } from '../../../src-main/engine/export/quantize.ts';
-import { toTflite } from '../../../src-main/engine/export/tflite.ts';
+import { int8Boundary, toTflite } from '../../../src-main/engine/export/tflite.ts';
 import { BuiltinOperator, Model, TensorType } from '../../../src-main/engine/export/tflite/generated/schema_generated.ts';
 import { buildDaflGenerator, buildLeNet5Half, loadTeacher } from '../../../src-main/engine/models/index.ts';
 import { bundledTeachersDir } from '../../../src-main/engine/paths.ts';
@@ -111,6 +111,55 @@ describe('TFLite file structure', () => {
     const ptKernel = Array.from({ length: pt.tensorsLength() }, (_, i) => pt.tensors(i)!).find((t) => t.name() === 'conv2/weights')!;
     expect([ptKernel.quantization()!.scaleLength(), ptKernel.quantization()!.zeroPointLength()]).toEqual([1, 1]);
     expect(perTensor.length).toBeLessThan(int8.length);
+  });
+
+  it('int8 I/O: int8 boundary tensors with the calibrated scales, no QUANTIZE / DEQUANTIZE, otherwise the same model', () => {
+    const model = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10, seed: 1 });
+    const graph = graphFromModel(model);
+    const calibration = calibrationFromSamples(graph, [tf.randomUniform([8, 32, 32, 1], -1, 1, 'float32', 1) as tf.Tensor4D]);
+    const floatIo = toTflite(graph, { quantization: calibration });
+    const int8Io = toTflite(graph, { quantization: calibration, io: 'int8' });
+    expect(operatorCodes(int8Io)).toEqual(operatorCodes(floatIo).slice(1, -1));
+    const sub = readModel(int8Io).subgraphs(0)!;
+    const boundary = int8Boundary(graph, calibration);
+    for (const [t, name, q] of [
+      [sub.tensors(sub.inputs(0)!)!, graph.inputName, boundary.input],
+      [sub.tensors(sub.outputs(0)!)!, graph.outputName, boundary.output],
+    ] as const) {
+      expect([t.name(), t.type()]).toEqual([name, TensorType.INT8]);
+      expect(t.quantization()!.scale(0)).toBeCloseTo(q.scale, 7);
+      expect(Number(t.quantization()!.zeroPoint(0))).toBe(q.zeroPoint);
+    }
+    // The inner tensors are those of the float-I/O file, minus its two float boundary tensors.
+    const floatSub = readModel(floatIo).subgraphs(0)!;
+    const inner = (g: typeof sub) => Array.from({ length: g.tensorsLength() }, (_, i) => g.tensors(i)!).filter((t) => t.type() !== TensorType.FLOAT32).map((t) => `${t.name()!.replace(/\/int8$/, '')}:${t.type()}:${t.shapeArray()}`);
+    expect(inner(sub)).toEqual(inner(floatSub));
+    expect(int8Io.length).toBeLessThan(floatIo.length);
+    expect(() => int8Boundary(graph, { ...calibration, ranges: {} })).toThrow(/no range/);
+  });
+
+  it('stripped strings: no tensor names or description, same outputs in LiteRT', async () => {
+    const model = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10, seed: 1 });
+    const graph = graphFromModel(model);
+    const images = tf.randomUniform([4, 32, 32, 1], -1, 1, 'float32', 2) as tf.Tensor4D;
+    const calibration = calibrationFromSamples(graph, [tf.randomUniform([8, 32, 32, 1], -1, 1, 'float32', 1) as tf.Tensor4D]);
+    for (const options of [{}, { quantization: calibration }]) {
+      const named = toTflite(graph, options);
+      const stripped = toTflite(graph, { ...options, stripStrings: true });
+      const file = readModel(stripped);
+      const sub = file.subgraphs(0)!;
+      expect(file.description()).toBeNull();
+      expect(sub.name()).toBeNull();
+      expect(Array.from({ length: sub.tensorsLength() }, (_, i) => sub.tensors(i)!.name()).every((n) => n === null)).toBe(true);
+      expect(stripped.length).toBeLessThan(named.length - 200);
+      const outputs: Float32Array[][] = [];
+      for (const f of [named, stripped]) {
+        const runner = await compileTflite(f);
+        outputs.push(await runAll(runner, images));
+        runner.delete();
+      }
+      expect(maxAbsDiff(outputs[1]!, outputs[0]!)).toBe(0);
+    }
   });
 });
 
