@@ -142,12 +142,20 @@ export const requestSchemas = {
       float16: z.boolean().default(false),
       /** Post-training int8 quantization (TFLite only). */
       int8: z.boolean().default(false),
+      /** int8: weight scales per output channel (default) or per tensor. */
+      weightScales: z.enum(['per-channel', 'per-tensor']).default('per-channel'),
+      /** int8: int8 input and output too, for microcontroller runtimes (TFLite Micro). */
+      int8Io: z.boolean().default(false),
+      /** TFLite: no tensor names or description (TFLite's strip_strings). */
+      stripStrings: z.boolean().default(false),
       /** A folder the user chose with chooseFolder (desktop app); default: the app's data folder. */
       folder: z.string().min(1).max(4096).optional(),
     })
     .strict()
     .refine((r) => !r.int8 || r.format === 'tflite', { path: ['int8'], message: 'int8 quantization is for TFLite exports only (format tflite); ONNX and TensorFlow.js exports are float' })
-    .refine((r) => !r.float16 || r.format === 'tfjs', { path: ['float16'], message: 'float16 weights are for TensorFlow.js exports only (format tfjs)' }),
+    .refine((r) => !r.float16 || r.format === 'tfjs', { path: ['float16'], message: 'float16 weights are for TensorFlow.js exports only (format tfjs)' })
+    .refine((r) => (!r.int8Io && r.weightScales === 'per-channel') || r.int8, { path: ['int8Io'], message: 'int8 input/output and per-tensor weight scales need int8 quantization (int8: true)' })
+    .refine((r) => !r.stripStrings || r.format === 'tflite', { path: ['stripStrings'], message: 'stripping strings is for TFLite exports only (format tflite)' }),
   /** Asks the user for a folder with the system dialog (desktop app only); null when cancelled. */
   chooseFolder: z.object({ purpose: z.enum(['export']) }).strict(),
   /**

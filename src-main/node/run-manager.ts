@@ -66,11 +66,19 @@ export class RunManager {
       },
       listRuns: async () => listRuns(this.runsDir).map((r) => this.summary(r)),
       getRun: async ({ runId, maxPoints }) => this.detail(runId, maxPoints ?? 400),
-      exportRun: async ({ runId, format, float16, int8, folder }) => {
+      exportRun: async ({ runId, format, float16, int8, weightScales, int8Io, stripStrings, folder }) => {
         if (folder !== undefined && !this.options.isChosenFolder?.(folder)) {
           throw new DistilleryError('BAD_INPUT', `${folder} was not chosen in the folder dialog`, 'choose the export folder with the Choose folder button');
         }
-        const options: ExportOptions = { format: format ?? 'tfjs', float16: float16 ?? false, int8: int8 ?? false, producerVersion: ENGINE_VERSION };
+        const options: ExportOptions = {
+          format: format ?? 'tfjs',
+          float16: float16 ?? false,
+          int8: int8 ?? false,
+          weightScales: weightScales ?? 'per-channel',
+          int8Io: int8Io ?? false,
+          stripStrings: stripStrings ?? false,
+          producerVersion: ENGINE_VERSION,
+        };
         checkExportOptions(options);
         // One folder per format and precision, so exports of one run never mix their files.
         const name = `${runId}-${exportVariant(options)}`;

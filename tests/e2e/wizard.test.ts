@@ -353,6 +353,13 @@ describe('the wizard in browser mode', () => {
     expect(await page.getByTestId('export-how').textContent()).toContain("tf.lite.Interpreter(model_path='");
     expect(readFileSync(tflite).subarray(4, 8).toString('latin1')).toBe('TFL3');
     await screenshot(page, '13-export');
+
+    // The microcontroller variant: int8 in and out, per-tensor scales, no names — a smaller file in its own folder.
+    await page.getByTestId('export-format-tflite-int8-micro').click();
+    await page.getByTestId('export-button').click();
+    await expect.poll(() => page.getByTestId('export-dir').textContent(), { timeout: 120_000 }).toContain('-tflite-int8-per-tensor-int8io-stripped');
+    expect(await page.getByTestId('export-description').textContent()).toMatch(/int8 input and output, strings stripped.*feed q = round\(x \/ /);
+    expect(Number(await page.getByTestId('export-size').getAttribute('data-bytes'))).toBeLessThan(bytes);
     expect(pageErrors.filter((e) => !/status of 4\d\d/.test(e))).toEqual([]);
   });
 });

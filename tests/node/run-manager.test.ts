@@ -96,6 +96,11 @@ describe('export destinations', () => {
     const f16Tflite = await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', float16: true });
     expect(f16Tflite).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('float16: float16 weights are for TensorFlow.js exports only') } });
     expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs-float16' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    const io = await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', int8Io: true });
+    expect(io).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('int8Io: int8 input/output and per-tensor weight scales need int8 quantization') } });
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', weightScales: 'per-tensor' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'onnx', stripStrings: true })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('stripStrings') } });
+    expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', int8: true, weightScales: 'per-row' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
   });
 
   it('runs an int8 export in a worker process: calibrated on the run\'s generator, a TFLite file smaller than float32', async () => {
@@ -111,5 +116,9 @@ describe('export destinations', () => {
     const value = (result as { value: { modelBytes: number; float32Bytes: number } }).value;
     expect(value.float32Bytes).toBeGreaterThan(value.modelBytes);
     expect(existsSync(join(home, 'exports', 'tiny-tflite-int8', 'student.tflite'))).toBe(true);
+    // The microcontroller variant: its own folder, int8 I/O said in the description.
+    const micro = await host.dispatch('exportRun', { runId: 'tiny', format: 'tflite', int8: true, weightScales: 'per-tensor', int8Io: true, stripStrings: true });
+    expect(micro).toMatchObject({ ok: true, value: { dir: join(home, 'exports', 'tiny-tflite-int8-per-tensor-int8io-stripped'), description: expect.stringContaining('int8 input and output, strings stripped') } });
+    expect((micro as { value: { modelBytes: number } }).value.modelBytes).toBeLessThan(value.modelBytes);
   }, 120_000);
 });

@@ -82,11 +82,17 @@ export function checkExportOptions(options: ExportOptions): void {
   }
 }
 
-/** A short name of the format and precision, for folder names: tfjs, tfjs-float16, onnx, tflite, tflite-int8. */
-export function exportVariant(options: Pick<ExportOptions, 'format' | 'float16' | 'int8'>): string {
+/**
+ * A short name of the format and precision, for folder names: tfjs, tfjs-float16, onnx, tflite,
+ * tflite-int8, and the TFLite options after it (tflite-int8-per-tensor-int8io-stripped).
+ */
+export function exportVariant(options: Pick<ExportOptions, 'format' | 'float16' | 'int8' | 'weightScales' | 'int8Io' | 'stripStrings'>): string {
   if (options.format === 'tfjs' && options.float16) return 'tfjs-float16';
-  if (options.format === 'tflite' && options.int8) return 'tflite-int8';
-  return options.format;
+  if (options.format !== 'tflite') return options.format;
+  const parts = ['tflite'];
+  if (options.int8) parts.push('int8', ...(options.weightScales === 'per-tensor' ? ['per-tensor'] : []), ...(options.int8Io ? ['int8io'] : []));
+  if (options.stripStrings) parts.push('stripped');
+  return parts.join('-');
 }
 
 function plural(n: number, word: string): string {

@@ -12,6 +12,12 @@ export const EXPORT_CHOICES = [
   { id: 'onnx', title: 'ONNX', detail: 'float32, opset 13: onnxruntime and most converters.', request: { format: 'onnx' } },
   { id: 'tflite', title: 'TFLite float32', detail: 'TensorFlow Lite / LiteRT, for phones and devices.', request: { format: 'tflite' } },
   { id: 'tflite-int8', title: 'TFLite int8', detail: "Up to 4× smaller; calibrated on the run's generated images, no real data.", request: { format: 'tflite', int8: true } },
+  {
+    id: 'tflite-int8-micro',
+    title: 'TFLite int8 · microcontroller',
+    detail: 'int8 in and out (TFLite Micro), one scale per tensor, no tensor names: the smallest file.',
+    request: { format: 'tflite', int8: true, weightScales: 'per-tensor', int8Io: true, stripStrings: true },
+  },
 ] as const satisfies readonly { id: string; title: string; detail: string; request: Omit<RequestInput<'exportRun'>, 'runId' | 'folder'> }[];
 
 export type ExportChoice = (typeof EXPORT_CHOICES)[number]['id'];

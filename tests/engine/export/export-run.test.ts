@@ -69,6 +69,8 @@ describe('export options', () => {
     expect(() => checkExportOptions({ format: 'tflite', int8Io: true })).toThrow(expect.objectContaining({ code: 'BAD_INPUT', message: expect.stringMatching(/int8 input and output need an int8 model/) }));
     expect(() => checkExportOptions({ format: 'onnx', stripStrings: true })).toThrow(expect.objectContaining({ code: 'BAD_INPUT' }));
     expect([exportVariant({ format: 'tfjs', float16: true }), exportVariant({ format: 'tflite', int8: true }), exportVariant({ format: 'onnx' })]).toEqual(['tfjs-float16', 'tflite-int8', 'onnx']);
+    expect(exportVariant({ format: 'tflite', int8: true, weightScales: 'per-tensor', int8Io: true, stripStrings: true })).toBe('tflite-int8-per-tensor-int8io-stripped');
+    expect(exportVariant({ format: 'tflite', stripStrings: true })).toBe('tflite-stripped');
   });
 
   it('refuses before writing anything', async () => {
