@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- engine [--quick] [--steps N] [--warmup N] [--backends wasm,cpu] [--no-torch]
- * [--profile]`: per-step training times of Distillery's workloads on every available TensorFlow.js
+ * [--profile] [--only lenet5_b256,...]`: per-step training times of Distillery's workloads on every available TensorFlow.js
  * backend and, in the same run, in PyTorch (bench/engine_torch.py via Debian's /usr/bin/python3).
  *
  * Workloads (batch sizes as in the papers' MNIST/CIFAR runs):
@@ -203,7 +203,12 @@ export async function main(args: string[]): Promise<number> {
   const profile = args.includes('--profile');
   const warmup = Number(option(args, '--warmup') ?? (quick ? 1 : 2));
   const steps = Number(option(args, '--steps') ?? (quick ? 2 : 5));
-  const workloads: Workload[] = quick ? ['lenet5_b256', 'dafl_generator_b256', 'student_kd_b256'] : [...WORKLOADS];
+  const only = option(args, '--only')?.split(',');
+  const unknown = only?.filter((w) => !(WORKLOADS as readonly string[]).includes(w)) ?? [];
+  if (unknown.length > 0) throw new Error(`--only: unknown workload ${unknown.join(', ')} (known: ${WORKLOADS.join(', ')})`);
+  const workloads: Workload[] = only
+    ? WORKLOADS.filter((w) => only.includes(w))
+    : quick ? ['lenet5_b256', 'dafl_generator_b256', 'student_kd_b256'] : [...WORKLOADS];
   const probes = await probeBackends();
   const asked = option(args, '--backends')?.split(',');
   const backends = probes

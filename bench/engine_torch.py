@@ -190,6 +190,17 @@ WORKLOADS = {
 }
 
 
+def blas_loaded():
+    """The BLAS libraries actually mapped (Debian's torch links the generic libblas.so.3, which the
+    alternatives system points at OpenBLAS, BLIS or the reference BLAS), e.g. openblas-pthread/libblas.so.3."""
+    try:
+        with open("/proc/self/maps", encoding="utf8") as f:
+            paths = {line.split()[-1] for line in f if "/" in line}
+        return sorted({"/".join(p.split("/")[-2:]) for p in paths if "blas" in p or "blis" in p or "mkl" in p}) or None
+    except OSError:
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=5)
@@ -217,7 +228,7 @@ def main():
         blas = cfg.split("BLAS_INFO=")[1].split(",")[0] if "BLAS_INFO=" in cfg else blas
     except Exception:  # noqa: BLE001 - informational only
         pass
-    result["meta"] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas_info": blas, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+    result["meta"] = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas_info": blas, "blas_loaded": blas_loaded(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
     print(json.dumps(result))
 
 

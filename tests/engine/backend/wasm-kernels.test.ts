@@ -67,7 +67,8 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match the
   });
 
   it('chunks the batch of the filter gradient without changing the result', async () => {
-    const saved = wasmKernelTuning.filterGradChunkRows;
+    const saved = { ...wasmKernelTuning };
+    wasmKernelTuning.filterGradChunkMinOutputRows = 0; // chunk even small filters
     try {
       for (const c of [convCases[0]!, convCases[3]!, convCases[convCases.length - 6]!]) {
         const x = randomArray(c.n * c.h * c.w * c.ci, 41);
@@ -85,7 +86,7 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) match the
         expect(worstError(perSample, whole, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
       }
     } finally {
-      wasmKernelTuning.filterGradChunkRows = saved;
+      Object.assign(wasmKernelTuning, saved);
     }
   });
 
@@ -210,6 +211,41 @@ describe('pooling and resize gradients', () => {
       want[((b * h + (i >> 1)) * w + (j >> 1)) * 3 + c]! += rv[((b * 2 * h + i) * 2 * w + j) * 3 + c]!;
     }
     expect(worstError(got, want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
+  });
+
+  // Windows that do not overlap take a faster path (maxPoolGradDisjoint): exact routing, padding included.
+  it.each([
+    { shape: [2, 28, 28, 6], size: 2, stride: 2, pad: 'valid' as Pad },
+    { shape: [2, 9, 7, 4], size: 2, stride: 2, pad: 'same' as Pad },
+    { shape: [2, 10, 11, 3], size: 2, stride: 3, pad: 'valid' as Pad },
+    { shape: [1, 7, 8, 2], size: 3, stride: 3, pad: 'same' as Pad },
+  ])('max-pool gradients with disjoint windows %j equal a brute-force reference exactly', async (c) => {
+    await tf.setBackend('wasm');
+    const [n, h, w, ch] = c.shape as [number, number, number, number];
+    // Many ties (ReLU-like zeros) to exercise the first-maximum rule.
+    const xv = randomArray(n * h * w * ch, 15).map((v) => Math.max(0, v));
+    const x = tf.tensor4d(xv, [n, h, w, ch]);
+    const y = tf.maxPool(x, c.size, c.stride, c.pad);
+    const rv = randomArray(y.size, 16);
+    const r = tf.tensor(rv, y.shape);
+    const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad), r)))(x);
+    const got = Float32Array.from(await g.data());
+    const info = tf.backend_util.computePool2DInfo([n, h, w, ch], c.size, c.stride, 1, c.pad);
+    tf.dispose([x, y, r, g]);
+    const want = new Float32Array(xv.length);
+    const at = (b: number, i: number, j: number, k: number): number => ((b * h + i) * w + j) * ch + k;
+    for (let b = 0; b < n; b++) for (let oi = 0; oi < info.outHeight; oi++) for (let oj = 0; oj < info.outWidth; oj++) for (let k = 0; k < ch; k++) {
+      let best = -Infinity;
+      let pos = -1;
+      for (let u = 0; u < c.size; u++) for (let v = 0; v < c.size; v++) {
+        const i = oi * c.stride - info.padInfo.top + u;
+        const j = oj * c.stride - info.padInfo.left + v;
+        if (i < 0 || j < 0 || i >= h || j >= w) continue;
+        if (xv[at(b, i, j, k)]! > best) { best = xv[at(b, i, j, k)]!; pos = at(b, i, j, k); }
+      }
+      if (pos >= 0) want[pos]! += rv[((b * info.outHeight + oi) * info.outWidth + oj) * ch + k]!;
+    }
+    expect(Array.from(got)).toEqual(Array.from(want));
   });
 
   it('max-pool gradients with overlapping windows match a brute-force reference', async () => {
