@@ -42,6 +42,16 @@ async function runAll(runner: TfliteRunner, images: tf.Tensor4D): Promise<Float3
   return out;
 }
 
+/** A .tflite file compiled in LiteRT, run on every image, and released. */
+async function runFile(file: Uint8Array, images: tf.Tensor4D): Promise<Float32Array[]> {
+  const runner = await compileTflite(file);
+  try {
+    return await runAll(runner, images);
+  } finally {
+    runner.delete();
+  }
+}
+
 function argmax(values: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i]! > values[best]!) best = i;
@@ -152,13 +162,7 @@ describe('TFLite file structure', () => {
       expect(sub.name()).toBeNull();
       expect(Array.from({ length: sub.tensorsLength() }, (_, i) => sub.tensors(i)!.name()).every((n) => n === null)).toBe(true);
       expect(stripped.length).toBeLessThan(named.length - 200);
-      const outputs: Float32Array[][] = [];
-      for (const f of [named, stripped]) {
-        const runner = await compileTflite(f);
-        outputs.push(await runAll(runner, images));
-        runner.delete();
-      }
-      expect(maxAbsDiff(outputs[1]!, outputs[0]!)).toBe(0);
+      expect(maxAbsDiff(await runFile(stripped, images), await runFile(named, images))).toBe(0);
     }
   });
 });
@@ -218,13 +222,7 @@ describe.each(ZOO)('$arch in LiteRT (seeded random weights, randomised BatchNorm
     const batches = Array.from({ length: calibration.batches }, (_, i) => generated(calibration.batchSize, i));
     const file = toTflite(graph, { quantization: calibrationFromSamples(graph, batches) });
     tf.dispose(batches);
-    const runner = await compileTflite(file);
-    let int8Out: Float32Array[];
-    try {
-      int8Out = await runAll(runner, images);
-    } finally {
-      runner.delete();
-    }
+    const int8Out = await runFile(file, images);
     const flat = floatOut.flatMap((row) => Array.from(row));
     const range = Math.max(...flat) - Math.min(...flat);
     const error = maxAbsDiff(int8Out, floatOut);
@@ -263,17 +261,13 @@ describe('operators the zoo students do not use', () => {
       BuiltinOperator.DEPTHWISE_CONV_2D, BuiltinOperator.CONV_2D, BuiltinOperator.LEAKY_RELU, BuiltinOperator.RELU, BuiltinOperator.CONV_2D,
       BuiltinOperator.ADD, BuiltinOperator.ADD, BuiltinOperator.AVERAGE_POOL_2D, BuiltinOperator.RESHAPE, BuiltinOperator.FULLY_CONNECTED, BuiltinOperator.SOFTMAX,
     ]);
-    const floatRunner = await compileTflite(float);
-    const floatOut = await runAll(floatRunner, images);
-    floatRunner.delete();
+    const floatOut = await runFile(float, images);
     expect(maxAbsDiff(floatOut, reference)).toBeLessThanOrEqual(1e-4);
 
     // Calibrated on a set that holds the test images, so that what is measured is rounding, not
     // the clipping of values outside a calibration range (bench/tflite.ts measures that case).
     const calibration = calibrationFromSamples(graph, [images, tf.randomNormal([32, 8, 8, 2], 0, 1, 'float32', 4) as tf.Tensor4D]);
-    const int8Runner = await compileTflite(toTflite(graph, { quantization: calibration }));
-    const int8Out = await runAll(int8Runner, images);
-    int8Runner.delete();
+    const int8Out = await runFile(toTflite(graph, { quantization: calibration }), images);
     // Probabilities: the int8 softmax writes them in steps of 1/256; a few steps of error.
     const error = maxAbsDiff(int8Out, floatOut);
     console.log(`other operators: float32 max |TFLite − predict| = ${maxAbsDiff(floatOut, reference).toExponential(2)}, int8 max |Δ probability| = ${error.toFixed(4)}`);
@@ -288,15 +282,11 @@ describe('every layer kind the exporters support (student-fixtures.ts)', () => {
     const graph = graphFromModel(model);
     const images = tf.randomNormal([16, 9, 10, 2], 0, 1, 'float32', 5) as tf.Tensor4D;
     const reference = (model.predict(images) as tf.Tensor).arraySync() as number[][];
-    const floatRunner = await compileTflite(toTflite(graph));
-    const floatOut = await runAll(floatRunner, images);
-    floatRunner.delete();
+    const floatOut = await runFile(toTflite(graph), images);
     expect(maxAbsDiff(floatOut, reference)).toBeLessThanOrEqual(1e-4);
     // As above: calibration covers the test images, so the error is rounding alone.
     const calibration = calibrationFromSamples(graph, [images, tf.randomNormal([32, 9, 10, 2], 0, 1, 'float32', 6) as tf.Tensor4D]);
-    const int8Runner = await compileTflite(toTflite(graph, { quantization: calibration }));
-    const int8Out = await runAll(int8Runner, images);
-    int8Runner.delete();
+    const int8Out = await runFile(toTflite(graph, { quantization: calibration }), images);
     const flat = floatOut.flatMap((row) => Array.from(row));
     const error = maxAbsDiff(int8Out, floatOut) / (Math.max(...flat) - Math.min(...flat));
     console.log(`every layer: float32 max |TFLite − predict| = ${maxAbsDiff(floatOut, reference).toExponential(2)}, int8 max error ${(100 * error).toFixed(2)}% of the logit range`);
@@ -328,13 +318,8 @@ describe('a trained model: the bundled LeNet-5 MNIST teacher', () => {
     const float = toTflite(graph);
     const int8 = toTflite(graph, { quantization: calibrationFromSamples(graph, [calibrationImages.x]) });
     const accuracy = async (file: Uint8Array) => {
-      const runner = await compileTflite(file);
-      try {
-        const out = await runAll(runner, test.x);
-        return out.filter((row, i) => argmax(row) === test.labels[i]).length / out.length;
-      } finally {
-        runner.delete();
-      }
+      const out = await runFile(file, test.x);
+      return out.filter((row, i) => argmax(row) === test.labels[i]).length / out.length;
     };
     const perTensor = toTflite(graph, { quantization: calibrationFromSamples(graph, [calibrationImages.x]), weightScales: 'per-tensor' });
     const floatAccuracy = await accuracy(float);
