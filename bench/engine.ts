@@ -21,6 +21,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { initBackend, probeBackends, type BackendName } from '../src-main/engine/backend/index.ts';
 import { profileKernels, type KernelStat } from '../src-main/engine/backend/wasm/profile.ts';
+import { adam } from '../src-main/engine/backend/adam.ts';
 import { buildDaflGenerator, buildLeNet5, buildLeNet5Half, buildResNet18, withTaps } from '../src-main/engine/models/index.ts';
 
 const WORKLOADS = ['lenet5_b256', 'dafl_generator_b256', 'student_kd_b256', 'resnet18_b64'] as const;
@@ -43,7 +44,7 @@ async function minimizeStep(optimizer: tf.Optimizer, f: () => tf.Scalar, varList
 
 function classifierBench(build: () => tf.LayersModel, batch: number, shape: [number, number, number]): Bench {
   const model = build();
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   const x = tf.randomNormal([batch, ...shape]);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tf.Tensor1D, 10);
   const varList = vars(model);
@@ -69,7 +70,7 @@ function daflGeneratorBench(): Bench {
   const teacherBase = buildLeNet5({ inputShape: [32, 32, 1], numClasses: 10 });
   const teacher = withTaps(teacherBase, ['features']).model;
   teacher.trainable = false;
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam(1e-3);
   const varList = vars(generator);
   return {
     step: () =>
@@ -96,7 +97,7 @@ function studentKdBench(): Bench {
   const generator = buildDaflGenerator({ outputShape: [32, 32, 1], latentDim: 100 });
   const teacher = buildLeNet5({ inputShape: [32, 32, 1], numClasses: 10 });
   const student = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10 });
-  const optimizer = tf.train.adam(2e-3);
+  const optimizer = adam(2e-3);
   const varList = vars(student);
   return {
     step: async () => {

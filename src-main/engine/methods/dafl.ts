@@ -18,6 +18,7 @@ import { withTaps, type ModelTraits } from '../models/index.ts';
 import { decayedLearningRate, generate, latents, setLearningRate, SgdWithWeightDecay, stepDecaySchema, stepWithTerms, trainableVariables } from './common.ts';
 import { daflGeneratorTerms, daflStudentLoss } from './losses.ts';
 import { commonConfigShape, PAPER_FIT, type DatasetId, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
+import { adam } from '../backend/adam.ts';
 import { deriveSeed } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -76,8 +77,8 @@ export function createDaflSession(ctx: MethodContext, c: DaflConfig): MethodSess
   const generator = ctx.buildGenerator('dafl', { outputShape: ctx.inputShape, latentDim: c.latentDim });
   const tapped = withTaps(ctx.teacher, ['features']); // shares the teacher's layers: never dispose it
   const featureIndex = tapped.index.features[0]!;
-  const optG = tf.train.adam(c.lrG, 0.9, 0.999, 1e-8);
-  const optS = c.student.optimizer === 'adam' ? tf.train.adam(c.student.lr, 0.9, 0.999, 1e-8) : new SgdWithWeightDecay(c.student.lr, c.student.momentum, c.student.weightDecay);
+  const optG = adam(c.lrG, 0.9, 0.999, 1e-8);
+  const optS = c.student.optimizer === 'adam' ? adam(c.student.lr, 0.9, 0.999, 1e-8) : new SgdWithWeightDecay(c.student.lr, c.student.momentum, c.student.weightDecay);
   const genVars = trainableVariables(generator);
   const studentVars = trainableVariables(ctx.student);
 

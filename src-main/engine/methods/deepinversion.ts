@@ -37,6 +37,7 @@ import { ioError, writeFileAtomic } from '../runs/fsio.ts';
 import { setLearningRate, stepWithTerms, trainableVariables } from './common.ts';
 import { adiCompetitionLoss, bnFeatureLossSum, crossEntropy, kdLoss, l2PriorLoss, roll2d } from './losses.ts';
 import { commonConfigShape, PAPER_FIT, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
+import { adam } from '../backend/adam.ts';
 import { deriveSeed, mulberry32 } from './random.ts';
 
 // ------------------------------------------------------------------------------------------------
@@ -381,7 +382,7 @@ export function createDeepInversionSession(ctx: MethodContext, c: DeepInversionC
   const bnStats = tapped ? tapped.bnLayers.map(runningStats) : [];
   const canvas = new ImageCanvas(shape, ['x', 'best', 'm', 'v'], 'deepinversion_canvas');
   const pool = new SynthPool(shape, ctx.runDir, 'deepinversion');
-  const optS = tf.train.adam(c.student.lr, 0.9, 0.999, 1e-8);
+  const optS = adam(c.student.lr, 0.9, 0.999, 1e-8);
   const studentVars = trainableVariables(ctx.student);
   const labels = tf.keep(tf.tensor1d(Array.from({ length: s.batchSize }, (_, i) => i % ctx.numClasses), 'int32'));
   let state: DiState = { finished: 0, bestCost: null };

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { decayedLearningRate, generate, GeneratedSamplePool, latents, samplePoolSchema, setLearningRate, stepDecaySchema, stepWithTerms, trainableVariables } from './common.ts';
 import { INITIAL_SNAPSHOT, informationEntropyLoss, kdLoss, modeSeekingLoss, oneHotLoss, refreshSnapshot, rdskdGeneratorTerms, exponentialIncrementLoss, type IncrementSnapshot } from './losses.ts';
 import { commonConfigShape, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodSession, type PhasePlan } from './method.ts';
+import { adam } from '../backend/adam.ts';
 import { deriveSeed } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -81,8 +82,8 @@ export type DiversityKind = 'rdskd' | 'mode-seeking';
 /** A session of RDSKD (or of MSKD with `diversity = 'mode-seeking'`). */
 export function createRdskdSession(ctx: MethodContext, c: RdskdConfig, diversity: DiversityKind): MethodSession {
   const generator = ctx.buildGenerator('dafl', { outputShape: ctx.inputShape, latentDim: c.latentDim });
-  const optG = tf.train.adam(c.generator.lr, 0.9, 0.999, 1e-8);
-  const optS = tf.train.adam(c.student.lr, 0.9, 0.999, 1e-8);
+  const optG = adam(c.generator.lr, 0.9, 0.999, 1e-8);
+  const optS = adam(c.student.lr, 0.9, 0.999, 1e-8);
   const genVars = trainableVariables(generator);
   const studentVars = trainableVariables(ctx.student);
   let snapshot: IncrementSnapshot = { ...INITIAL_SNAPSHOT };

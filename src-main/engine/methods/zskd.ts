@@ -29,6 +29,7 @@ import { trainableVariables } from './common.ts';
 import { canvasAdamStep, ImageCanvas, imageLossAndGrad, poolStudentPhase, poolStudentSchema, poolStudentStep, SynthPool } from './deepinversion.ts';
 import { classSimilarity, dirichletConcentration, zskdImpressionLoss } from './losses.ts';
 import { commonConfigShape, PAPER_FIT, type DatasetId, type Json, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
+import { adam } from '../backend/adam.ts';
 import { deriveSeed, dirichlet, mulberry32 } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -133,7 +134,7 @@ export function createZskdSession(ctx: MethodContext, c: ZskdConfig): MethodSess
   const normalize = (u: tf.Tensor4D): tf.Tensor4D => tf.div(tf.sub(u, meanT), stdT) as tf.Tensor4D;
   const canvas = new ImageCanvas(shape, ['x', 'm', 'v'], 'zskd_canvas');
   const pool = new SynthPool(shape, ctx.runDir, 'zskd');
-  const optS = tf.train.adam(c.student.lr, 0.9, 0.999, 1e-8);
+  const optS = adam(c.student.lr, 0.9, 0.999, 1e-8);
   const studentVars = trainableVariables(ctx.student);
   let state: ZskdState = { finished: 0 };
   let inSynthesis = true;

@@ -33,6 +33,7 @@ import { modelTraits, withTaps, type ModelTraits, type TappedModel } from '../mo
 import { generate, latents, setLearningRate, stepWithTerms, trainableVariables } from './common.ts';
 import { cosineAnnealing, zsktGeneratorLoss, zsktStudentLoss } from './losses.ts';
 import { commonConfigShape, PAPER_FIT, type DatasetId, type MethodContext, type MethodDefinition, type MethodFit, type MethodSession, type PhasePlan } from './method.ts';
+import { adam } from '../backend/adam.ts';
 import { deriveSeed } from './random.ts';
 
 const positiveInt = z.number().int().positive();
@@ -134,8 +135,8 @@ export function createZsktSession(ctx: MethodContext, c: ZsktConfig): MethodSess
   const teacherT: TappedModel | null = useAt ? withTaps(ctx.teacher, ['groups']) : null;
   const studentT: TappedModel | null = useAt ? withTaps(ctx.student, ['groups']) : null;
   const generator = ctx.buildGenerator('zskt', { outputShape: ctx.inputShape, latentDim: c.latentDim });
-  const optG = tf.train.adam(c.generator.lr, 0.9, 0.999, 1e-8);
-  const optS = tf.train.adam(c.student.lr, 0.9, 0.999, 1e-8);
+  const optG = adam(c.generator.lr, 0.9, 0.999, 1e-8);
+  const optS = adam(c.student.lr, 0.9, 0.999, 1e-8);
   const genVars = trainableVariables(generator);
   const studentVars = trainableVariables(ctx.student);
 

@@ -24,6 +24,7 @@ import type { ImageSource, Shape3 } from '../data/types.ts';
 import { getClassifier } from '../models/registry.ts';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, saveModel } from '../models/io.ts';
 import type { Preprocessing, TeacherManifest } from '../models/manifest.ts';
+import { adam } from '../backend/adam.ts';
 import { evaluate, type Evaluation } from './eval.ts';
 
 export interface TrainTeacherOptions {
@@ -130,7 +131,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     const preTest = new Preprocessor(test.shape, inputShape, preprocessing);
 
     let model: tf.LayersModel;
-    let optimizer = tf.train.adam(baseLr);
+    let optimizer = adam(baseLr);
     let history: EpochRecord[] = [];
     let startEpoch = 0;
     let previousSeconds = 0;
@@ -147,7 +148,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     } else {
       model = spec.build({ inputShape, numClasses, name: o.name ?? `${spec.name}-${train.kind}`, seed });
       optimizer.dispose();
-      optimizer = tf.train.adam(baseLr);
+      optimizer = adam(baseLr);
     }
 
     const stepsPerEpoch = batchCount(train.size, { batchSize, limit: o.trainLimit, dropLast: false });

@@ -213,9 +213,17 @@ describe('pooling and resize gradients', () => {
     expect(worstError(got, want, 1e-5, 1e-5)).toBeLessThanOrEqual(1);
   });
 
-  // Windows that do not overlap take a faster path (maxPoolGradDisjoint): exact routing, padding included.
+  // Windows that do not overlap take a faster path (maxPoolGradDisjoint; 2×2/2 without padding: the
+  // SIMD kernel in simd/train_kernels.wat, vectors of 4 channels with an overlapping last one, a
+  // scalar loop below 4 channels, odd last rows/columns left zero): exact routing, padding included.
+  // `special` puts NaN, ±∞ and −0 into the input and −0 into the incoming gradient.
   it.each([
     { shape: [2, 28, 28, 6], size: 2, stride: 2, pad: 'valid' as Pad },
+    { shape: [2, 9, 7, 1], size: 2, stride: 2, pad: 'valid' as Pad, special: true },
+    { shape: [2, 6, 6, 3], size: 2, stride: 2, pad: 'valid' as Pad, special: true },
+    { shape: [1, 6, 8, 4], size: 2, stride: 2, pad: 'valid' as Pad, special: true },
+    { shape: [1, 5, 6, 5], size: 2, stride: 2, pad: 'valid' as Pad, special: true },
+    { shape: [2, 10, 10, 16], size: 2, stride: 2, pad: 'valid' as Pad, special: true },
     { shape: [2, 9, 7, 4], size: 2, stride: 2, pad: 'same' as Pad },
     { shape: [2, 10, 11, 3], size: 2, stride: 3, pad: 'valid' as Pad },
     { shape: [1, 7, 8, 2], size: 3, stride: 3, pad: 'same' as Pad },
@@ -223,10 +231,11 @@ describe('pooling and resize gradients', () => {
     await tf.setBackend('wasm');
     const [n, h, w, ch] = c.shape as [number, number, number, number];
     // Many ties (ReLU-like zeros) to exercise the first-maximum rule.
-    const xv = randomArray(n * h * w * ch, 15).map((v) => Math.max(0, v));
+    const specials = [Number.NaN, -Infinity, Infinity, -0];
+    const xv = randomArray(n * h * w * ch, 15).map((v, i) => (c.special && i % 7 === 3 ? specials[(i >> 3) % 4]! : Math.max(0, v)));
     const x = tf.tensor4d(xv, [n, h, w, ch]);
     const y = tf.maxPool(x, c.size, c.stride, c.pad);
-    const rv = randomArray(y.size, 16);
+    const rv = randomArray(y.size, 16).map((v, i) => (c.special && i % 5 === 2 ? -0 : v));
     const r = tf.tensor(rv, y.shape);
     const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, c.size, c.stride, c.pad), r)))(x);
     const got = Float32Array.from(await g.data());
