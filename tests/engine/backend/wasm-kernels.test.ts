@@ -34,9 +34,11 @@ for (const pad of ['same', 'valid'] as Pad[]) {
     convCases.push({ n: 2, h: 7, w: 9, ci: 4, co: 3, k: [1, 1], s, pad });
   }
 }
-// Shapes of our models: LeNet5's convolutions (5×5 valid; the last one is dense-like), a
+// Shapes of our models: LeNet5's convolutions (5×5 valid, input gradients by GEMM + SIMD col2im; the
+// last one is dense-like), a
 // ResNet-style 1×1 stride-2 shortcut, the generator's 3×3 same.
 convCases.push({ n: 4, h: 32, w: 32, ci: 1, co: 6, k: [5, 5], s: 1, pad: 'valid' });
+convCases.push({ n: 2, h: 14, w: 14, ci: 6, co: 16, k: [5, 5], s: 1, pad: 'valid' });
 convCases.push({ n: 4, h: 5, w: 5, ci: 16, co: 12, k: [5, 5], s: 1, pad: 'valid' });
 convCases.push({ n: 3, h: 4, w: 6, ci: 5, co: 7, k: [4, 6], s: 1, pad: 'valid' });
 convCases.push({ n: 2, h: 16, w: 16, ci: 8, co: 16, k: [1, 1], s: 2, pad: 'valid' });

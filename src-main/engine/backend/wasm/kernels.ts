@@ -310,6 +310,22 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
     release(backend, g);
     return out;
   }
+  const simd = trainKernels(backend);
+  const p = info.padInfo;
+  if (simd && sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1 &&
+      p.top === 0 && p.bottom === 0 && p.left === 0 && p.right === 0) {
+    // Valid stride-1 conv (LeNet's): one GEMM dy·Wᵀ to columns, then col2im. The rotated-filter
+    // conv below would multiply through KH−1 rows/columns of zero padding on every side (half
+    // its work on LeNet5's conv2).
+    const dy3 = reshape(backend, dy, [1, n * oh * ow, co]);
+    const f3 = reshape(backend, filter, [1, kh * kw * ci, co]);
+    const cols = matmul3(backend, dy3, f3, false, true); // [1, N·OH·OW, KH·KW·Ci]
+    release(backend, dy3, f3);
+    const out = backend.makeOutput([n, h, w, ci], 'float32');
+    simd.col2imValid(pointer(backend, out), pointer(backend, cols), n, h, w, oh, ow, kh, kw, ci);
+    release(backend, cols);
+    return out;
+  }
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
   const bottom = h - 1 + info.padInfo.top - (oh - 1) * sh;

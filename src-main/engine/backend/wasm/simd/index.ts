@@ -12,6 +12,7 @@ export interface TrainKernels {
   /** See train_kernels.wat: pointers are byte offsets in the backend's memory. */
   maxPoolGrad2x2(dx: number, x: number, dy: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
   permuteRQP(dst: number, src: number, p: number, q: number, r: number, s: number): void;
+  col2imValid(dx: number, cols: number, n: number, h: number, w: number, oh: number, ow: number, kh: number, kw: number, c: number): void;
 }
 
 /**

@@ -161,4 +161,59 @@
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $loopR)))
   )
+
+  ;; col2im for a stride-1 convolution without padding, NHWC: dx[b][i+u][j+v][ci] += cols[b][i][j][u][v][ci]
+  ;; over every output position (i, j) and filter row u; for each, the run over (v, ci) is kw·c contiguous floats
+  ;; on both sides. dx is zeroed first. With cols = dy·Wᵀ (one GEMM) this is the convolution's input
+  ;; gradient without the zero padding that the transposed-convolution formulation multiplies through.
+  (func (export "col2imValid")
+    (param $dx i32) (param $cols i32) (param $n i32) (param $h i32) (param $w i32) (param $oh i32) (param $ow i32)
+    (param $kh i32) (param $kw i32) (param $c i32)
+    (local $b i32) (local $i i32) (local $j i32) (local $u i32) (local $k i32) (local $run i32)
+    (local $src i32) (local $dst i32) (local $rowBytes i32)
+    (memory.fill (local.get $dx) (i32.const 0)
+      (i32.shl (i32.mul (i32.mul (i32.mul (local.get $n) (local.get $h)) (local.get $w)) (local.get $c)) (i32.const 2)))
+    (local.set $run (i32.shl (i32.mul (local.get $kw) (local.get $c)) (i32.const 2)))
+    (local.set $rowBytes (i32.shl (i32.mul (local.get $w) (local.get $c)) (i32.const 2)))
+    (local.set $src (local.get $cols))
+    (local.set $b (i32.const 0))
+    (block $doneB (loop $loopB
+      (br_if $doneB (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $i (i32.const 0))
+      (block $doneI (loop $loopI
+        (br_if $doneI (i32.ge_u (local.get $i) (local.get $oh)))
+        (local.set $j (i32.const 0))
+        (block $doneJ (loop $loopJ
+          (br_if $doneJ (i32.ge_u (local.get $j) (local.get $ow)))
+          (local.set $u (i32.const 0))
+          (block $doneU (loop $loopU
+            (br_if $doneU (i32.ge_u (local.get $u) (local.get $kh)))
+            ;; dx[b][i+u][j][0]
+            (local.set $dst (i32.add (local.get $dx)
+              (i32.add
+                (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.add (local.get $i) (local.get $u))) (local.get $rowBytes))
+                (i32.shl (i32.mul (local.get $j) (local.get $c)) (i32.const 2)))))
+            (local.set $k (i32.const 0))
+            (block $done4 (loop $loop4
+              (br_if $done4 (i32.gt_s (i32.add (local.get $k) (i32.const 16)) (local.get $run)))
+              (v128.store (i32.add (local.get $dst) (local.get $k))
+                (f32x4.add (v128.load (i32.add (local.get $dst) (local.get $k))) (v128.load (i32.add (local.get $src) (local.get $k)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 16)))
+              (br $loop4)))
+            (block $done1 (loop $loop1
+              (br_if $done1 (i32.ge_s (local.get $k) (local.get $run)))
+              (f32.store (i32.add (local.get $dst) (local.get $k))
+                (f32.add (f32.load (i32.add (local.get $dst) (local.get $k))) (f32.load (i32.add (local.get $src) (local.get $k)))))
+              (local.set $k (i32.add (local.get $k) (i32.const 4)))
+              (br $loop1)))
+            (local.set $src (i32.add (local.get $src) (local.get $run)))
+            (local.set $u (i32.add (local.get $u) (i32.const 1)))
+            (br $loopU)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $loopJ)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $loopI)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $loopB)))
+  )
 )
