@@ -24,7 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { asPermuteRQP, pointer, trainKernels } from './simd/index.ts';
+import { asPermuteRQP, backendData, pointer, trainKernels } from './simd/index.ts';
 
 type TensorInfo = tf.TensorInfo;
 type Attrs = Record<string, unknown>;
@@ -55,7 +55,7 @@ function release(backend: BackendWasm, ...infos: TensorInfo[]): void {
 }
 
 function id(backend: BackendWasm, info: TensorInfo): number {
-  return (backend as unknown as { dataIdMap: { get(d: object): { id: number } } }).dataIdMap.get(info.dataId).id;
+  return backendData(backend, info).id;
 }
 
 function reshape(backend: BackendWasm, x: TensorInfo, shape: number[]): TensorInfo {
@@ -395,7 +395,7 @@ function maxPoolGrad(args: { inputs: Record<string, TensorInfo>; backend: Backen
   const out = backend.makeOutput([n, h, w, c], 'float32');
   const dx = heap(backend, out);
   const simd = trainKernels(backend);
-  if (simd && fh === 2 && fw === 2 && sh === 2 && sw === 2 && padTop === 0 && padLeft === 0 && 2 * oh <= h && 2 * ow <= w) {
+  if (simd && isWhole2x2(info)) {
     // The windows tile the input except a last odd row/column, which the kernel does not write.
     if (2 * oh < h || 2 * ow < w) dx.fill(0);
     simd.maxPoolGrad2x2(pointer(backend, out), pointer(backend, input), pointer(backend, dy), n, h, w, c, oh, ow);
@@ -451,7 +451,7 @@ function maxPoolGradDisjoint(dx: Float32Array, xv: Float32Array, dyv: Float32Arr
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
-  if (fh === 2 && fw === 2 && sh === 2 && sw === 2 && padTop === 0 && padLeft === 0 && 2 * oh <= h && 2 * ow <= w) {
+  if (isWhole2x2(info)) {
     maxPoolGrad2x2(dx, xv, dyv, n, h, w, c, oh, ow);
     return;
   }
@@ -481,6 +481,12 @@ function maxPoolGradDisjoint(dx: Float32Array, xv: Float32Array, dyv: Float32Arr
       }
     }
   }
+}
+
+/** 2×2 windows at stride 2 from the top-left corner, no padding (LeNet5's pools). */
+function isWhole2x2(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && 2 * info.outHeight <= info.inHeight && 2 * info.outWidth <= info.inWidth;
 }
 
 /** maxPoolGradDisjoint for whole 2×2 windows at stride 2, unrolled (the same four comparisons). */

@@ -70,7 +70,12 @@ export function instantiateTrainKernels(memory: WasmMemory): TrainKernels {
   return new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as unknown as TrainKernels;
 }
 
+/** The wasm backend's record of a tensor's data (kept private by tfjs): its id for the C++ kernels, its offset. */
+export function backendData(backend: BackendWasm, info: TensorInfo): { id: number; memoryOffset: number } {
+  return (backend as unknown as { dataIdMap: { get(d: object): { id: number; memoryOffset: number } } }).dataIdMap.get(info.dataId);
+}
+
 /** Byte offset of a tensor's data in the backend's memory. */
 export function pointer(backend: BackendWasm, info: TensorInfo): number {
-  return (backend as unknown as { dataIdMap: { get(d: object): { memoryOffset: number } } }).dataIdMap.get(info.dataId).memoryOffset;
+  return backendData(backend, info).memoryOffset;
 }
