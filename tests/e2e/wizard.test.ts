@@ -300,7 +300,8 @@ describe('the wizard in browser mode', () => {
     await chart.waitFor({ timeout: 30_000 });
     await page.getByTestId('compare-metric').selectOption('kd');
     await expect.poll(async () => Number(await chart.getAttribute('data-points'))).toBeGreaterThan(10);
-    expect(await chart.getAttribute('data-series')).toBe('kd,kd');
+    // The two runs' series load one after the other: wait for both (the points check can pass on the first alone).
+    await expect.poll(() => chart.getAttribute('data-series'), { timeout: 30_000 }).toBe('kd,kd');
     await screenshot(page, '12-runs-compare');
   }, 600_000);
 
