@@ -23,6 +23,7 @@ import { initBackend, probeBackends, type BackendName } from '../src-main/engine
 import { profileKernels, type KernelStat } from '../src-main/engine/backend/wasm/profile.ts';
 import { adam } from '../src-main/engine/backend/adam.ts';
 import { buildDaflGenerator, buildLeNet5, buildLeNet5Half, buildResNet18, withTaps } from '../src-main/engine/models/index.ts';
+import { parseBenchArgs } from './options.ts';
 
 const WORKLOADS = ['lenet5_b256', 'dafl_generator_b256', 'student_kd_b256', 'resnet18_b64'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -194,24 +195,31 @@ function runTorch(workloads: Workload[], warmup: number, steps: number): TorchRe
   return { values: values as Partial<Record<Workload, number>>, meta };
 }
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+const USAGE = 'npm run bench -- engine [--quick] [--steps N] [--warmup N] [--backends wasm,cpu] [--no-torch] [--profile] [--only lenet5_b256,...]';
+const OPTIONS = {
+  quick: { type: 'boolean' },
+  profile: { type: 'boolean' },
+  'no-torch': { type: 'boolean' },
+  warmup: { type: 'string' },
+  steps: { type: 'string' },
+  only: { type: 'string' },
+  backends: { type: 'string' },
+} as const;
 
 export async function main(args: string[]): Promise<number> {
-  const quick = args.includes('--quick');
-  const profile = args.includes('--profile');
-  const warmup = Number(option(args, '--warmup') ?? (quick ? 1 : 2));
-  const steps = Number(option(args, '--steps') ?? (quick ? 2 : 5));
-  const only = option(args, '--only')?.split(',');
+  const opts = parseBenchArgs(args, OPTIONS, USAGE);
+  const quick = opts.flag('quick');
+  const profile = opts.flag('profile');
+  const warmup = opts.int('warmup', 0) ?? (quick ? 1 : 2);
+  const steps = opts.int('steps') ?? (quick ? 2 : 5);
+  const only = opts.string('only')?.split(',');
   const unknown = only?.filter((w) => !(WORKLOADS as readonly string[]).includes(w)) ?? [];
   if (unknown.length > 0) throw new Error(`--only: unknown workload ${unknown.join(', ')} (known: ${WORKLOADS.join(', ')})`);
   const workloads: Workload[] = only
     ? WORKLOADS.filter((w) => only.includes(w))
     : quick ? ['lenet5_b256', 'dafl_generator_b256', 'student_kd_b256'] : [...WORKLOADS];
   const probes = await probeBackends();
-  const asked = option(args, '--backends')?.split(',');
+  const asked = opts.string('backends')?.split(',');
   const backends = probes
     .filter((p) => p.available && (!asked || asked.includes(p.name)))
     .map((p) => p.name)
@@ -244,7 +252,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   let torch: TorchResult = { values: {}, meta: null, error: 'skipped (--no-torch)' };
-  if (!args.includes('--no-torch')) {
+  if (!opts.flag('no-torch')) {
     console.error(`torch: ${steps} steps after ${warmup} warm-up (load ${load().join(' ')})`);
     const before = load();
     torch = runTorch(workloads, warmup, steps);

@@ -40,6 +40,7 @@ import { bundledTeachersDir, dataHome } from '../src-main/engine/paths.ts';
 import { resumeDistillation, startDistillation, weightsHash } from '../src-main/engine/runs/distill.ts';
 import { RUN_FILES, RunStore } from '../src-main/engine/runs/store.ts';
 import { progressPrinter } from '../src-main/cli/commands/progress-line.ts';
+import { parseBenchArgs } from './options.ts';
 import { describeSchedule, expandGrid, makeSchedule, QUICK_SWEEP_GENERATORS, runId, runOverrides, type Cell, type Group, type Schedule } from './reproduce-grid.ts';
 import { chartFigures, downsample, isLossTerm, renderPage, resultsJson, type Curve, type Int8ExportRecord, type ResultsFile, type RunResult } from './results-page.ts';
 
@@ -47,23 +48,22 @@ const STUDENT = 'lenet5-half';
 const EVAL_FILE = 'bench-eval.json';
 const EVAL_SEED = 0x5eed + 17;
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new DistilleryError('BAD_INPUT', `${name} needs a value`);
-  return v;
-}
-
-function intOption(args: string[], name: string, min = 1): number | undefined {
-  const raw = option(args, name);
-  if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new DistilleryError('BAD_INPUT', `${name} must be an integer ≥ ${min}, got '${raw}'`);
-  return v;
-}
-
-const KNOWN = new Set(['--dataset', '--quick', '--full-grid', '--render-only', '--seeds', '--out', '--runs', '--gen-steps', '--student-steps', '--batch-size', '--samples', '--only', '--retry-failed']);
+const USAGE = 'npm run bench -- reproduce --dataset mnist [--quick] [--seeds N] [--out DIR] [--runs DIR] [--gen-steps N] [--student-steps N] [--batch-size N] [--samples N] [--only main,tau,genEpochs] [--full-grid] [--retry-failed] [--render-only]';
+const OPTIONS = {
+  dataset: { type: 'string' },
+  quick: { type: 'boolean' },
+  'full-grid': { type: 'boolean' },
+  'render-only': { type: 'boolean' },
+  'retry-failed': { type: 'boolean' },
+  seeds: { type: 'string' },
+  out: { type: 'string' },
+  runs: { type: 'string' },
+  'gen-steps': { type: 'string' },
+  'student-steps': { type: 'string' },
+  'batch-size': { type: 'string' },
+  samples: { type: 'string' },
+  only: { type: 'string' },
+} as const;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -209,35 +209,30 @@ function writeOutputs(outDir: string, results: ResultsFile, withCharts: boolean)
 
 export async function main(args: string[]): Promise<number> {
   const started = performance.now();
-  for (const a of args) {
-    if (a.startsWith('--') && !KNOWN.has(a)) {
-      log(`reproduce: unknown option ${a}\nusage: npm run bench -- reproduce --dataset mnist [--quick] [--seeds N] [--out DIR] [--runs DIR] [--gen-steps N] [--student-steps N] [--batch-size N] [--samples N] [--only main,tau,genEpochs] [--full-grid] [--retry-failed] [--render-only]`);
-      return 2;
-    }
-  }
-  const dataset = (option(args, '--dataset') ?? 'mnist').toLowerCase();
+  const opts = parseBenchArgs(args, OPTIONS, USAGE);
+  const dataset = (opts.string('dataset') ?? 'mnist').toLowerCase();
   if (dataset !== 'mnist') {
     log(`reproduce: only --dataset mnist is implemented (the paper's SVHN / CIFAR-10 grids need WRN / ResNet teachers that are not bundled)`);
     return 2;
   }
-  const quick = args.includes('--quick');
+  const quick = opts.flag('quick');
   const schedule = makeSchedule({
     quick,
-    genSteps: intOption(args, '--gen-steps'),
-    studentSteps: intOption(args, '--student-steps'),
-    batchSize: intOption(args, '--batch-size', 2),
-    evalSamples: intOption(args, '--samples', 16),
+    genSteps: opts.int('gen-steps'),
+    studentSteps: opts.int('student-steps'),
+    batchSize: opts.int('batch-size', 2),
+    evalSamples: opts.int('samples', 16),
   });
-  const nSeeds = intOption(args, '--seeds') ?? (quick ? 1 : 3);
+  const nSeeds = opts.int('seeds') ?? (quick ? 1 : 3);
   const seeds = Array.from({ length: nSeeds }, (_, i) => i);
-  const onlyRaw = option(args, '--only');
+  const onlyRaw = opts.string('only');
   const groups = (onlyRaw ? onlyRaw.split(',') : ['main', 'tau', 'genEpochs']) as Group[];
   if (groups.some((g) => !['main', 'tau', 'genEpochs'].includes(g))) {
     log(`reproduce: --only takes main, tau, genEpochs; got ${onlyRaw}`);
     return 2;
   }
-  const outDir = resolve(option(args, '--out') ?? 'docs/results');
-  if (args.includes('--render-only')) {
+  const outDir = resolve(opts.string('out') ?? 'docs/results');
+  if (opts.flag('render-only')) {
     // Page and charts again from <out>/<dataset>.json (after a change to the page or the charts).
     const file = join(outDir, `${dataset}.json`);
     if (!existsSync(file)) {
@@ -248,7 +243,7 @@ export async function main(args: string[]): Promise<number> {
     log(`rewrote ${dataset}.md and ${charts.length} charts in ${outDir} from ${dataset}.json`);
     return 0;
   }
-  const runsDir = resolve(option(args, '--runs') ?? join(dataHome(), 'bench', `reproduce-${dataset}-${schedule.name}`));
+  const runsDir = resolve(opts.string('runs') ?? join(dataHome(), 'bench', `reproduce-${dataset}-${schedule.name}`));
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -268,9 +263,9 @@ export async function main(args: string[]): Promise<number> {
     const reference = await referenceStats(testSet.x, features);
     const teacherAccuracy = accuracyOn(testSet, teacher.model);
     const identity = { teacher: await weightsHash(teacher.model), student: STUDENT, dataset };
-    const ctx: Context = { teacher, testSet, features, reference, schedule, runsDir, signal: controller.signal, retryFailed: args.includes('--retry-failed') };
+    const ctx: Context = { teacher, testSet, features, reference, schedule, runsDir, signal: controller.signal, retryFailed: opts.flag('retry-failed') };
 
-    const cells = expandGrid(groups, quick && !args.includes('--full-grid') ? QUICK_SWEEP_GENERATORS : undefined);
+    const cells = expandGrid(groups, quick && !opts.flag('full-grid') ? QUICK_SWEEP_GENERATORS : undefined);
     const plan = seeds.flatMap((seed) => cells.map((cell) => ({ cell, seed, overrides: runOverrides(cell, schedule, seed) })));
     const results: ResultsFile = {
       format: 1,

@@ -23,12 +23,17 @@ import { calibrateOnRun } from '../src-main/engine/export/index.ts';
 import { toTflite, type TfliteOptions } from '../src-main/engine/export/tflite.ts';
 import { openRun } from '../src-main/engine/metrics/run-samples.ts';
 import { compileTflite } from '../tests/engine/export/litert.ts';
+import { BenchUsageError, parseBenchArgs } from './options.ts';
 import type { Int8ExportRecord, Int8VariantResult } from './results-page.ts';
 
-function option(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+const USAGE = 'npm run bench -- tflite <run folder> [--batches 8] [--batch-size 64] [--test-data mnist] [--out DIR] [--record FILE]';
+const OPTIONS = {
+  batches: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'test-data': { type: 'string' },
+  out: { type: 'string' },
+  record: { type: 'string' },
+} as const;
 
 /** Top-1 accuracy of a .tflite file over the test set, one image per call. */
 async function tfliteAccuracy(file: Uint8Array, x: tf.Tensor4D, labels: Int32Array): Promise<number> {
@@ -88,21 +93,19 @@ function interpreterAccuracies(files: Map<string, Uint8Array>, x: tf.Tensor4D, l
 }
 
 export async function main(args: string[]): Promise<number> {
-  const runDir = args.find((a, i) => !a.startsWith('--') && (i === 0 || !args[i - 1]!.startsWith('--')));
-  if (!runDir) {
-    console.error('usage: npm run bench -- tflite <run folder> [--batches 8] [--batch-size 64] [--test-data mnist] [--out DIR] [--record FILE]');
-    return 2;
-  }
-  const batches = Number(option(args, '--batches') ?? 8);
-  const batchSize = Number(option(args, '--batch-size') ?? 64);
+  const opts = parseBenchArgs(args, OPTIONS, USAGE, true);
+  const [runDir, ...extra] = opts.positionals;
+  if (!runDir || extra.length > 0) throw new BenchUsageError(runDir ? `one run folder, got ${opts.positionals.length}` : 'no run folder', USAGE);
+  const batches = opts.int('batches') ?? 8;
+  const batchSize = opts.int('batch-size') ?? 64;
   await initBackend({ prefer: 'wasm' });
   const run = await openRun(resolve(runDir));
   try {
-    const testSpec = option(args, '--test-data') ?? run.record.dataset;
+    const testSpec = opts.string('test-data') ?? run.record.dataset;
     const graph = graphFromModel(run.student);
     const { calibration, description } = calibrateOnRun(run, graph, batches, batchSize);
     const files = new Map(VARIANTS.map((v) => [v.id, toTflite(graph, { ...v.options, ...(v.id.startsWith('int8') ? { quantization: calibration } : {}) })]));
-    const out = option(args, '--out');
+    const out = opts.string('out');
     if (out) {
       mkdirSync(out, { recursive: true });
       for (const [id, bytes] of files) writeFileSync(join(out, `student-${id}.tflite`), bytes);
@@ -143,7 +146,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(`student ${record.student}; ${description}; test set ${record.testSet}; tfjs accuracy ${pct(tfjsAccuracy)}`);
     console.log(`runtimes: ${record.runtimes.litertjs}; ${record.runtimes.tflite ?? `tf.lite.Interpreter not available (${record.runtimes.tfliteError})`}`);
     for (const v of variants) console.log(`${v.label.padEnd(56)} ${String(v.bytes).padStart(7)} B  ÷${v.sizeRatio.toFixed(2)}  LiteRT.js ${pct(v.accuracy.litertjs)}  tf.lite ${pct(v.accuracy.tflite)}  drop ${v.dropPoints === null ? '—' : v.dropPoints.toFixed(2)} points`);
-    const recordFile = option(args, '--record');
+    const recordFile = opts.string('record');
     if (recordFile) writeFileSync(resolve(recordFile), `${JSON.stringify(record, null, 2)}\n`);
     console.log(JSON.stringify(record));
     return 0;

@@ -11,4 +11,11 @@ if (!name || !existsSync(file)) {
   process.exit(2);
 }
 const { main } = await import(file.href);
-process.exitCode = await main(args);
+try {
+  process.exitCode = await main(args);
+} catch (error) {
+  // A command line that does not parse (bench/options.ts): the reason and the usage, no stack.
+  if (error?.name !== 'BenchUsageError') throw error;
+  console.error(`${name}: ${error.message}\nusage: ${error.usage}`);
+  process.exitCode = 2;
+}
