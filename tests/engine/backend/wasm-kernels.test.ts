@@ -14,7 +14,7 @@ beforeAll(async () => {
 
 describe('registration', () => {
   it('registers our kernels for wasm, including the missing Conv2DBackpropFilter', () => {
-    for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Identity', 'MaxPoolGrad']) {
+    for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'Sum', 'Mean', 'Identity', 'MaxPoolGrad', 'Slice', 'SplitV', 'PadV2']) {
       expect(WASM_KERNEL_NAMES).toContain(name);
       expect(tf.getKernel(name, 'wasm')).toBeDefined();
     }
@@ -152,6 +152,63 @@ describe('Sum and Mean over leading axes', () => {
   it('leaves int32 sums exact', async () => {
     const { wasm } = await onBoth(() => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
     expect(Array.from(wasm[0]!)).toEqual([9, 12]);
+  });
+});
+
+describe('Slice, SplitV and PadV2 (block copies) equal the cpu backend exactly', () => {
+  // Blocks that cut the innermost axis, cut a middle axis under whole trailing axes, span whole
+  // tensors, have zero size; ranks 1 to 5; float32, int32 and bool.
+  const sliceCases: { shape: number[]; begin: number[]; size: number[] }[] = [
+    { shape: [7], begin: [2], size: [4] },
+    { shape: [5, 6], begin: [1, 0], size: [3, 6] },
+    { shape: [5, 6], begin: [0, 2], size: [5, 3] },
+    { shape: [4, 9, 9, 1], begin: [0, 0, 1, 0], size: [4, 9, 8, 1] },
+    { shape: [4, 9, 9, 1], begin: [0, 2, 0, 0], size: [4, 7, 9, 1] },
+    { shape: [3, 6, 5, 4], begin: [1, 1, 2, 1], size: [2, 4, 3, 2] },
+    { shape: [3, 6, 5, 4], begin: [0, 0, 0, 0], size: [3, 6, 5, 4] },
+    { shape: [3, 6, 5, 4], begin: [2, 0, 0, 0], size: [1, -1, -1, -1] },
+    { shape: [3, 6, 5, 4], begin: [0, 3, 0, 0], size: [3, 0, 5, 4] },
+    { shape: [2, 3, 4, 5, 6], begin: [1, 0, 1, 2, 0], size: [1, 3, 2, 3, 6] },
+  ];
+  const dtypes = ['float32', 'int32', 'bool'] as const;
+  const make = (shape: number[], dtype: (typeof dtypes)[number], seed: number) => {
+    const v = randomArray(shape.reduce((a, b) => a * b, 1), seed);
+    if (dtype === 'float32') return tf.tensor(v, shape);
+    return dtype === 'bool' ? tf.tensor(Array.from(v, (a) => a > 0), shape, 'bool') : tf.tensor(Array.from(v, (a) => Math.round(a * 100)), shape, 'int32');
+  };
+
+  it.each(sliceCases.flatMap((c) => dtypes.map((dtype) => ({ ...c, dtype }))))('slice %j', async (c) => {
+    const { wasm, cpu } = await onBoth(() => tf.slice(make(c.shape, c.dtype, 3), c.begin, c.size));
+    expect(Array.from(wasm[0]!)).toEqual(Array.from(cpu[0]!));
+  });
+
+  it.each([
+    { shape: [4, 9, 9, 1], splits: [8, 1], axis: 2 },
+    { shape: [4, 9, 9, 1], splits: [2, 7], axis: 1 },
+    { shape: [3, 6, 5, 4], splits: [1, 2, 1], axis: 3 },
+    { shape: [3, 6, 5, 4], splits: 3, axis: 0 },
+    { shape: [3, 6, 5, 4], splits: [0, 5], axis: 2 },
+    { shape: [6, 10], splits: [3, -1], axis: 1 },
+  ])('split %j', async (c) => {
+    for (const dtype of dtypes) {
+      const { wasm, cpu } = await onBoth(() => tf.split(make(c.shape, dtype, 4), c.splits, c.axis));
+      expect(wasm.map((a) => Array.from(a))).toEqual(cpu.map((a) => Array.from(a)));
+    }
+  });
+
+  it.each([
+    { shape: [4, 9, 9, 1], paddings: [[0, 0], [1, 0], [0, 1], [0, 0]], value: 0 },
+    { shape: [3, 6, 5, 4], paddings: [[1, 2], [0, 0], [3, 1], [0, 2]], value: -1.5 },
+    { shape: [3, 6, 5, 4], paddings: [[0, 0], [0, 0], [0, 0], [0, 0]], value: 0 },
+    { shape: [5, 6], paddings: [[2, 0], [0, 0]], value: 7 },
+    { shape: [7], paddings: [[0, 3]], value: 1 },
+    { shape: [2, 0, 3], paddings: [[1, 1], [1, 1], [0, 0]], value: 2 },
+  ])('pad %j', async (c) => {
+    for (const dtype of dtypes) {
+      const value = dtype === 'int32' ? Math.round(c.value) : dtype === 'bool' ? Number(c.value !== 0) : c.value;
+      const { wasm, cpu } = await onBoth(() => tf.pad(make(c.shape, dtype, 5), c.paddings as Array<[number, number]>, value));
+      expect(Array.from(wasm[0]!)).toEqual(Array.from(cpu[0]!));
+    }
   });
 });
 

@@ -19,6 +19,8 @@
  * - Identity = a new reference to the same data (no copy).
  * - MaxPoolGrad = one pass to each window's first maximum; ResizeNearestNeighborGrad (integer
  *   factor f, no corner options) = f²·AvgPool(dy, f).
+ * - Slice, SplitV, PadV2 (float32 / int32 / bool) = block copies in contiguous runs (copyWithin on
+ *   the heap); the stock kernels copy per innermost row or per element.
  * Anything outside these cases (dilated or NCHW convolutions, other axes) falls back to the
  * backend's own kernel.
  */
@@ -583,6 +585,96 @@ function reduceLeading(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Slice, SplitV and PadV2 in contiguous runs
+
+/**
+ * Copies a `size`-shaped block from `src` (at `srcBegin`) into `dst` (at `dstBegin`), both of the
+ * same rank and dtype, in runs of contiguous memory: the trailing axes that the block spans whole in
+ * both tensors merge into one run, so splitting [256,32,32,1] along W copies 8,192 runs of 31
+ * values with copyWithin. The stock Slice copies one innermost row per call through a new
+ * subarray view (254k calls, ~20 ms: DeepInversion's roll spent most of its step there), and the
+ * stock PadV2 (the gradient of Slice) one element at a time.
+ */
+function copyBlock(backend: BackendWasm, src: TensorInfo, srcBegin: number[], size: number[], dst: TensorInfo, dstBegin: number[]): void {
+  const rank = size.length;
+  // The innermost axis the block cuts in either tensor; every axis after it is spanned whole.
+  const whole = (a: number) => size[a] === src.shape[a] && size[a] === dst.shape[a];
+  let k = rank - 1;
+  while (k > 0 && whole(k)) k--;
+  const srcStrides = [...tf.util.computeStrides(src.shape), 1];
+  const dstStrides = [...tf.util.computeStrides(dst.shape), 1];
+  const run = size[k]! * srcStrides[k]!;
+  const srcView = backend.typedArrayFromHeap(src);
+  const dstView = backend.typedArrayFromHeap(dst);
+  // One view of the whole heap in the element width, so each run is one copyWithin.
+  const bytes = srcView.BYTES_PER_ELEMENT;
+  const all = bytes === 4 ? new Int32Array(srcView.buffer) : bytes === 1 ? new Uint8Array(srcView.buffer) : null;
+  if (!all) throw new Error(`copyBlock: no ${bytes}-byte element view`);
+  const srcBase = srcView.byteOffset / bytes;
+  const dstBase = dstView.byteOffset / bytes;
+  const index = new Array<number>(k).fill(0);
+  const total = size.slice(0, k).reduce((a, b) => a * b, 1);
+  for (let r = 0; r < total; r++) {
+    let s = srcBase + srcBegin[k]! * srcStrides[k]!;
+    let d = dstBase + dstBegin[k]! * dstStrides[k]!;
+    for (let a = 0; a < k; a++) {
+      s += (srcBegin[a]! + index[a]!) * srcStrides[a]!;
+      d += (dstBegin[a]! + index[a]!) * dstStrides[a]!;
+    }
+    all.copyWithin(d, s, s + run);
+    for (let a = k - 1; a >= 0; a--) {
+      if (++index[a]! < size[a]!) break;
+      index[a] = 0;
+    }
+  }
+}
+
+/** Whether copyBlock handles the dtype (the others go to the stock kernels). */
+function isPlainDtype(dtype: tf.DataType): boolean {
+  return dtype === 'float32' || dtype === 'int32' || dtype === 'bool';
+}
+
+function slice(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs?: Attrs }): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  if (!isPlainDtype(x.dtype)) return stockKernel('Slice')(args) as TensorInfo;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin as number | number[], attrs.size as number | number[] | undefined);
+  const out = backend.makeOutput(size, x.dtype);
+  if (tf.util.sizeFromShape(size) > 0) copyBlock(backend, x, begin, size, out, size.map(() => 0));
+  return out;
+}
+
+function splitV(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs?: Attrs }): TensorInfo[] {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  if (!isPlainDtype(x.dtype)) return stockKernel('SplitV')(args) as TensorInfo[];
+  const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, attrs.numOrSizeSplits as number | number[], axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = [...x.shape];
+    size[axis] = n;
+    const out = backend.makeOutput(size, x.dtype);
+    if (n > 0) copyBlock(backend, x, [...begin], size, out, size.map(() => 0));
+    begin[axis]! += n;
+    return out;
+  });
+}
+
+function padV2(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs?: Attrs }): TensorInfo {
+  const { inputs, backend, attrs = {} } = args;
+  const x = inputs.x!;
+  if (!isPlainDtype(x.dtype)) return stockKernel('PadV2')(args) as TensorInfo;
+  const paddings = attrs.paddings as Array<[number, number]>;
+  const value = (attrs.constantValue as number | undefined) ?? 0;
+  const out = backend.makeOutput(x.shape.map((n, a) => paddings[a]![0] + n + paddings[a]![1]), x.dtype);
+  const view = backend.typedArrayFromHeap(out);
+  view.fill(x.dtype === 'bool' ? Number(value !== 0) : value);
+  if (tf.util.sizeFromShape(x.shape) > 0) copyBlock(backend, x, x.shape.map(() => 0), [...x.shape], out, paddings.map((p) => p[0]));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Identity without a copy
 
 function identity(args: { inputs: Record<string, TensorInfo>; backend: BackendWasm; attrs?: Attrs }): TensorInfo {
@@ -604,6 +696,9 @@ const OVERRIDES: Record<string, KernelFunc> = {
   Identity: identity,
   MaxPoolGrad: maxPoolGrad,
   ResizeNearestNeighborGrad: resizeNearestNeighborGrad,
+  Slice: slice,
+  SplitV: splitV,
+  PadV2: padV2,
 };
 
 export const WASM_KERNEL_NAMES = Object.keys(OVERRIDES);
@@ -618,7 +713,7 @@ export function registerWasmKernels(): void {
   const module = (backend as unknown as { wasm: { cwrap: (name: string, ret: null, args: string[]) => WasmConv2d } }).wasm;
   wasmConv2d = module.cwrap('Conv2D', null, new Array<string>(19).fill('number'));
   // Capture the stock kernels we call, before replacing any of them.
-  for (const name of ['Reshape', 'Transpose', 'AvgPool', 'BatchMatMul', 'Sum', 'Mean', 'Identity', 'Conv2DBackpropInput', 'MaxPoolGrad', 'ResizeNearestNeighborGrad']) stockKernel(name);
+  for (const name of ['Reshape', 'Transpose', 'AvgPool', 'BatchMatMul', 'Sum', 'Mean', 'Identity', 'Conv2DBackpropInput', 'MaxPoolGrad', 'ResizeNearestNeighborGrad', 'Slice', 'SplitV', 'PadV2']) stockKernel(name);
   for (const [name, kernelFunc] of Object.entries(OVERRIDES)) {
     if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
     tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
