@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBackendName, type BackendName } from '../../engine/index.ts';
 import { expandDottedKeys, METHOD_IDS, RunControl } from '../../engine/methods/index.ts';
+import { MANIFEST_FILE, readManifest } from '../../engine/models/index.ts';
 import { listRuns } from '../../engine/runs/store.ts';
-import { resumeDistillation, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
+import { resumeDistillation, runConfig, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
 import { STUDENT_WIDTH_MAX, studentWidthSchema } from '../../common/contract.ts';
 import { progressPrinter } from './progress-line.ts';
 import { numberOption, out, stringOption, type CliCommand, type ParsedValues } from '../command.ts';
@@ -87,6 +88,16 @@ export function printResult(result: DistillResult): void {
   out.print(`  folder: ${result.runDir}`);
 }
 
+/** --print-config: the config the run would get (reference defaults for the teacher's dataset + the options), as JSON. */
+function printConfig(values: ParsedValues): void {
+  const teacher = stringOption(values, 'teacher') ?? resolve(bundledTeachersDir(), DEFAULT_TEACHER);
+  const manifest = readManifest(join(teacher, MANIFEST_FILE));
+  const method = stringOption(values, 'method') ?? 'rdskd';
+  const { dataset, exact, config } = runConfig(method, manifest.dataset.name, expandDottedKeys(overridesFrom(values)));
+  out.status(`${method} for ${manifest.name} (${manifest.dataset.name}): the reference's defaults for ${dataset}${exact ? '' : ` (none for ${manifest.dataset.name})`} with the options given`);
+  out.print(JSON.stringify(config, null, 2));
+}
+
 export async function runDistill(values: ParsedValues, defaults: { maxSteps?: number } = {}): Promise<DistillResult> {
   const { control, dispose } = interruptible();
   try {
@@ -148,10 +159,15 @@ export const distillCommand: CliCommand = {
   --out DIR          parent folder for the run (default ~/.distillery/runs)
   --max-steps N      stop after N steps (resumable)
   --backend NAME     tensorflow | webgpu | wasm | cpu
+  --print-config     print the config the run would get (defaults + the options above) and stop
 
 Ctrl+C stops after the current step; \`distillery runs --resume <id>\` continues the run.`,
-  options: DISTILL_OPTIONS,
+  options: { ...DISTILL_OPTIONS, 'print-config': { type: 'boolean' } },
   async run({ values }) {
+    if (values['print-config']) {
+      printConfig(values);
+      return 0;
+    }
     const result = await runDistill(values);
     printResult(result);
     return 0;

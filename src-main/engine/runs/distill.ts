@@ -170,6 +170,15 @@ async function drive(store: RunStore, resume: boolean, drive: DriveOptions): Pro
   }
 }
 
+/**
+ * The config a run of `method` gets for a teacher trained on `datasetName`: the reference's
+ * hyper-parameters for that dataset (MNIST's when there are none: exact = false) and the overrides.
+ */
+export function runConfig(method: string, datasetName: string, overrides: unknown = {}): { dataset: DatasetId; exact: boolean; config: unknown } {
+  const { dataset, exact } = datasetDefaults(datasetName);
+  return { dataset, exact, config: resolveConfig(getMethod(method), dataset, overrides) };
+}
+
 /** Creates a run folder and runs the method from the start. */
 export async function startDistillation(options: DistillOptions, driveOptions: DriveOptions = {}): Promise<DistillResult> {
   const definition = getMethod(options.method);
@@ -179,8 +188,7 @@ export async function startDistillation(options: DistillOptions, driveOptions: D
     // An unknown student or an impossible width fails here, before the run folder is created.
     const student: StudentRecord = { architecture: options.student, width: checkWidth(options.studentWidth) };
     if (!driveOptions.buildStudent) getClassifier(options.student);
-    const { dataset, exact } = datasetDefaults(loaded.manifest.dataset.name);
-    const config = resolveConfig(definition, dataset, options.overrides ?? {});
+    const { dataset, exact, config } = runConfig(definition.id, loaded.manifest.dataset.name, options.overrides ?? {});
     identity = {
       method: definition.id,
       dataset,
