@@ -43,7 +43,14 @@ export function stepWithTerms(
     applied = clipped.grads;
     gradNorm = clipped.norm;
   }
-  optimizer.applyGradients(applied as Parameters<tf.Optimizer['applyGradients']>[0]);
+  // tfjs's optimisers keep their slots (Adam's moments, momentum) by position in this map, and
+  // tf.variableGrads leaves out the variables the loss does not reach: without a null in their
+  // place, a variable reached at one step and not at another would shift every later variable onto
+  // another's moments. A null gradient leaves its variable and slots as they are (torch skips
+  // parameters whose grad is None).
+  const full: Record<string, tf.Tensor | null> = {};
+  for (const v of vars) if (v.trainable) full[v.name] = applied[v.name] ?? null;
+  optimizer.applyGradients(full as Parameters<tf.Optimizer['applyGradients']>[0]);
   const out: Record<string, number> = { total: value.dataSync()[0]! };
   for (const [k, v] of Object.entries(kept)) out[k] = v.dataSync()[0]!;
   if (gradNorm !== undefined) out.gradNorm = gradNorm;
@@ -101,15 +108,19 @@ export class SgdWithWeightDecay extends tf.MomentumOptimizer {
       super.applyGradients(variableGradients);
       return;
     }
+    const grads = variableGradients as Record<string, tf.Tensor | null>;
     const decayed = tf.tidy(() => {
       const out: tf.NamedTensorMap = {};
-      for (const [name, g] of Object.entries(variableGradients as tf.NamedTensorMap)) {
+      for (const [name, g] of Object.entries(grads)) {
+        if (g == null) continue;
         const v = tf.engine().registeredVariables[name];
         out[name] = v ? tf.add(g, tf.mul(v, this.weightDecay)) : tf.clone(g);
       }
       return out;
     });
-    super.applyGradients(decayed as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
+    // The same keys in the same order, nulls kept (the slots are positional; see stepWithTerms).
+    const ordered = Object.fromEntries(Object.keys(grads).map((name) => [name, decayed[name] ?? null]));
+    super.applyGradients(ordered as Parameters<tf.MomentumOptimizer['applyGradients']>[0]);
     tf.dispose(Object.values(decayed));
   }
 
