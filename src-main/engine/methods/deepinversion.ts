@@ -263,8 +263,8 @@ export function poolStudentStep(ctx: MethodContext, pool: SynthPool, optS: tf.Op
  * norms) computed with 2-tap valid convolutions instead of offset slices — the same values and
  * gradients (tests/engine/methods/synthesis.test.ts). It was ~4× faster on the wasm backend while
  * the stock Slice / PadV2 kernels copied element by element; with ours (backend/wasm/kernels.ts)
- * the two take about the same time (DeepInversion step at batch 256: 58–81 ms either way, idle
- * 2-core box). Channels are folded into the batch.
+ * the two take about the same time (DeepInversion step at batch 256: 58–81 ms either way, 3
+ * alternating runs each on the idle 2-core box). Channels are folded into the batch.
  */
 export function totalVariationLossFast(x: tf.Tensor4D): tf.Scalar {
   return tf.tidy(() => {
