@@ -88,12 +88,20 @@ export function printResult(result: DistillResult): void {
   out.print(`  folder: ${result.runDir}`);
 }
 
+/** The teacher, method and config overrides the options choose (shared by a run and --print-config). */
+function runChoices(values: ParsedValues): { teacher: string; method: string; overrides: Record<string, unknown> } {
+  return {
+    teacher: stringOption(values, 'teacher') ?? resolve(bundledTeachersDir(), DEFAULT_TEACHER),
+    method: stringOption(values, 'method') ?? 'rdskd',
+    overrides: expandDottedKeys(overridesFrom(values)),
+  };
+}
+
 /** --print-config: the config the run would get (reference defaults for the teacher's dataset + the options), as JSON. */
 function printConfig(values: ParsedValues): void {
-  const teacher = stringOption(values, 'teacher') ?? resolve(bundledTeachersDir(), DEFAULT_TEACHER);
+  const { teacher, method, overrides } = runChoices(values);
   const manifest = readManifest(join(teacher, MANIFEST_FILE));
-  const method = stringOption(values, 'method') ?? 'rdskd';
-  const { dataset, exact, config } = runConfig(method, manifest.dataset.name, expandDottedKeys(overridesFrom(values)));
+  const { dataset, exact, config } = runConfig(method, manifest.dataset.name, overrides);
   out.status(`${method} for ${manifest.name} (${manifest.dataset.name}): the reference's defaults for ${dataset}${exact ? '' : ` (none for ${manifest.dataset.name})`} with the options given`);
   out.print(JSON.stringify(config, null, 2));
 }
@@ -101,7 +109,7 @@ function printConfig(values: ParsedValues): void {
 export async function runDistill(values: ParsedValues, defaults: { maxSteps?: number } = {}): Promise<DistillResult> {
   const { control, dispose } = interruptible();
   try {
-    const teacher = stringOption(values, 'teacher') ?? resolve(bundledTeachersDir(), DEFAULT_TEACHER);
+    const { teacher, method, overrides } = runChoices(values);
     const maxSteps = values['max-steps'] === undefined ? defaults.maxSteps : numberOption(values, 'max-steps', 0, 1);
     const studentWidth = studentWidthOption(values);
     await announceBackend(values);
@@ -110,8 +118,8 @@ export async function runDistill(values: ParsedValues, defaults: { maxSteps?: nu
         teacher,
         student: stringOption(values, 'student') ?? 'lenet5-half',
         ...(studentWidth !== undefined ? { studentWidth } : {}),
-        method: stringOption(values, 'method') ?? 'rdskd',
-        overrides: expandDottedKeys(overridesFrom(values)),
+        method,
+        overrides,
         testData: stringOption(values, 'test-data'),
         runsDir: stringOption(values, 'out') ?? defaultRunsDir(),
       },
