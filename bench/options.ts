@@ -4,6 +4,7 @@
  * (`--step 30` for `--steps 30`) printed figures measured under the defaults.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { stringOption, type ParsedValues } from '../src-main/cli/command.ts';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
@@ -40,11 +41,8 @@ export function parseBenchArgs(args: string[], options: OptionSpecs, usage: stri
   } catch (error) {
     throw new BenchUsageError(error instanceof Error ? error.message : String(error), usage);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const string = (name: string): string | undefined => {
-    const v = values[name];
-    return typeof v === 'string' ? v : undefined;
-  };
+  const values = parsed.values as ParsedValues;
+  const string = (name: string): string | undefined => stringOption(values, name);
   return {
     string,
     flag: (name) => values[name] === true,
