@@ -111,6 +111,22 @@ function heap(backend: BackendWasm, info: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(info) as Float32Array;
 }
 
+/**
+ * A filter [KH, KW, A, B] with its taps in reverse order (a 180° rotation of the kernel window):
+ * the KH·KW blocks of A·B values are copied back to front. Releases `filter`.
+ */
+function rotateTaps(backend: BackendWasm, filter: TensorInfo): TensorInfo {
+  const [kh, kw, a, b] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([kh, kw, a, b], 'float32');
+  const src = heap(backend, filter);
+  const dst = heap(backend, out);
+  const block = a * b;
+  const k = kh * kw;
+  for (let i = 0; i < k; i++) dst.set(src.subarray(i * block, (i + 1) * block), (k - 1 - i) * block);
+  release(backend, filter);
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Convolutions that are dense layers in disguise (a valid K×K filter over a K×K input, e.g.
 // LeNet5's conv3): their gradients are single matmuls, far faster than a 1×1-output convolution.
@@ -243,7 +259,7 @@ function convFilterGradChunk(backend: BackendWasm, x: TensorInfo, dy: TensorInfo
  * P = KH−1−top, which is dW[KH−1−u, KW−1−v, ci, co]: transpose to [u, v, Ci, Co] and flip u, v.
  */
 function filterGradFewOutputs(backend: BackendWasm, x: TensorInfo, dy: TensorInfo, info: tf.backend_util.Conv2DInfo): TensorInfo {
-  const { inHeight: h, inWidth: w, inChannels: ci, outHeight: oh, outWidth: ow, outChannels: co, filterHeight: kh, filterWidth: kw } = info;
+  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, filterHeight: kh, filterWidth: kw } = info;
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
   const bottom = kh - 1 - oh + h - top;
@@ -255,14 +271,7 @@ function filterGradFewOutputs(backend: BackendWasm, x: TensorInfo, dy: TensorInf
   release(backend, dyT, xT);
   const gT = transpose(backend, g, [1, 2, 3, 0]); // [KH, KW, Ci, Co]
   release(backend, g);
-  const out = backend.makeOutput([kh, kw, ci, co], 'float32');
-  const src = heap(backend, gT);
-  const dst = heap(backend, out);
-  const block = ci * co;
-  const k = kh * kw;
-  for (let i = 0; i < k; i++) dst.set(src.subarray(i * block, (i + 1) * block), (k - 1 - i) * block);
-  release(backend, gT);
-  return out;
+  return rotateTaps(backend, gT);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,16 +364,9 @@ function conv2DBackpropInput(args: { inputs: Record<string, TensorInfo>; backend
   }
   // Filter rotated 180° with in/out channels swapped: [KH,KW,Co,Ci].
   const f3 = reshape(backend, filter, [kh * kw, ci, co]);
-  const fT = transpose(backend, f3, [0, 2, 1]);
+  const fT = transpose(backend, f3, [0, 2, 1]); // [KH·KW, Co, Ci]
   release(backend, f3);
-  const rot = backend.makeOutput([kh, kw, co, ci], 'float32');
-  {
-    const src = heap(backend, fT);
-    const dst = heap(backend, rot);
-    const block = ci * co;
-    const k = kh * kw;
-    for (let i = 0; i < k; i++) dst.set(src.subarray(i * block, (i + 1) * block), (k - 1 - i) * block);
-  }
+  const rot = rotateTaps(backend, reshape(backend, fT, [kh, kw, co, ci]));
   release(backend, fT);
   const out = convExplicit(backend, dyD, rot, { top, bottom, left, right }, [1, 1]);
   release(backend, rot);
