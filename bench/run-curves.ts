@@ -1,0 +1,65 @@
+/**
+ * `npm run bench -- run-curves <run folder>... --out FILE.png [--title TEXT]`: one chart of finished
+ * (or running) runs' test accuracy against the share of their student-training phase done, a line
+ * per run, labelled with the method and the phase's length. Runs of different methods have phases of
+ * very different lengths (ZSKT's 600 adversarial iterations, RDSKD's 12,000 student steps), so the x
+ * axis is the percentage of the phase, and the legend says how many steps that is.
+ *
+ * Test accuracy is what the run logged for the user's information (`--test-data`); it never chose a
+ * student. A run that logged none is refused, naming the folder.
+ */
+import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { encodeFigure, type Figure, type Series } from '../src-main/engine/metrics/plot.ts';
+import { RunStore, type MetricRecord } from '../src-main/engine/runs/store.ts';
+import { BenchUsageError, parseBenchArgs } from './options.ts';
+
+const USAGE = 'npm run bench -- run-curves <run folder>... --out FILE.png [--title TEXT]';
+const OPTIONS = { out: { type: 'string' }, title: { type: 'string' } } as const;
+
+export interface AccuracyCurve {
+  label: string;
+  /** Percent of the student-training phase done at each evaluation. */
+  x: number[];
+  y: number[];
+}
+
+/**
+ * The test-accuracy evaluations of one run's metrics, in the last phase that logged any (the phase
+ * in which the student trains: 'student', DAFL's 'joint', ZSKT's 'adversarial'), x in percent of it.
+ */
+export function accuracyCurve(method: string, records: readonly MetricRecord[]): AccuracyCurve | null {
+  const evaluated = records.filter((r) => typeof r.values.testAccuracy === 'number');
+  const last = evaluated.at(-1);
+  if (!last) return null;
+  const points = evaluated.filter((r) => r.phase === last.phase);
+  return {
+    label: `${method} (${last.phase}, ${last.total.toLocaleString('en-US')} steps)`,
+    x: points.map((r) => (100 * r.step) / r.total),
+    y: points.map((r) => r.values.testAccuracy as number),
+  };
+}
+
+export async function main(args: string[]): Promise<number> {
+  const { string, positionals } = parseBenchArgs(args, OPTIONS, USAGE, true);
+  const out = string('out');
+  if (!out) throw new BenchUsageError('--out is required', USAGE);
+  if (!positionals.length) throw new BenchUsageError('name at least one run folder', USAGE);
+  const series: Series[] = positionals.map((dir) => {
+    const store = RunStore.open(dir);
+    const curve = accuracyCurve(store.record.method, store.readMetrics());
+    if (!curve) throw new BenchUsageError(`run ${basename(dir)} logged no test accuracy (start runs with --test-data)`, USAGE);
+    console.log(JSON.stringify({ run: store.id, label: curve.label, points: curve.x.length, last: curve.y.at(-1) }));
+    return { label: curve.label, x: curve.x, y: curve.y, markers: true };
+  });
+  const figure: Figure = {
+    width: 900,
+    height: 520,
+    title: string('title') ?? 'Student test accuracy during training',
+    subtitle: 'test accuracy logged for information (never used to choose the student); x: share of the phase in which the student trains',
+    panels: [{ xLabel: 'student-training phase, %', yLabel: 'test accuracy', xRange: [0, 100], series, legend: 'bottom-right' }],
+  };
+  writeFileSync(out, encodeFigure(figure));
+  console.log(JSON.stringify({ out, runs: series.length }));
+  return 0;
+}

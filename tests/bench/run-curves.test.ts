@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { accuracyCurve, main } from '../../bench/run-curves.ts';
+import { RunStore, type MetricRecord } from '../../src-main/engine/runs/store.ts';
+
+const record = (phase: string, phaseIndex: number, step: number, total: number, values: Record<string, number>): MetricRecord => ({
+  globalStep: step,
+  phase,
+  phaseIndex,
+  step,
+  total,
+  time: 0,
+  values,
+});
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function runWith(records: MetricRecord[]): string {
+  const root = mkdtempSync(join(tmpdir(), 'run-curves-'));
+  dirs.push(root);
+  const store = RunStore.create(root, { method: 'rdskd', dataset: 'mnist', config: {}, teacher: {}, student: {} }, { id: 'r' });
+  for (const r of records) store.appendMetrics(r);
+  store.close();
+  return store.dir;
+}
+
+describe('bench run-curves', () => {
+  const metrics = [
+    record('generator', 0, 1, 4, { total: 1 }),
+    record('generator', 0, 4, 4, { total: 0.5 }),
+    record('student', 1, 1, 200, { kd: 2 }),
+    record('student', 1, 50, 200, { kd: 1, testAccuracy: 0.5 }),
+    record('student', 1, 100, 200, { kd: 0.8 }),
+    record('student', 1, 200, 200, { kd: 0.6, testAccuracy: 0.9 }),
+  ];
+
+  it('takes the test accuracy of the phase in which the student trains, x in percent of that phase', () => {
+    expect(accuracyCurve('rdskd', metrics)).toEqual({ label: 'rdskd (student, 200 steps)', x: [25, 100], y: [0.5, 0.9] });
+    expect(accuracyCurve('rdskd', metrics.slice(0, 3))).toBeNull();
+  });
+
+  it('writes a PNG for runs with test accuracy and refuses a run without, naming it', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'run-curves-out-')), 'c.png');
+    dirs.push(join(out, '..'));
+    expect(await main([runWith(metrics), '--out', out])).toBe(0);
+    expect(readFileSync(out).subarray(1, 4).toString('ascii')).toBe('PNG');
+    await expect(main([runWith(metrics.slice(0, 3)), '--out', out])).rejects.toThrow(/run r logged no test accuracy/);
+    await expect(main([runWith(metrics)])).rejects.toThrow(/--out is required/);
+  });
+});
