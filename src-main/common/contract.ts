@@ -132,7 +132,8 @@ export const requestSchemas = {
   getRun: z.object({ runId: idSchema, maxPoints: z.number().int().min(10).max(100_000).optional() }).strict(),
   /**
    * Exports a finished run's student: TensorFlow.js layers (optionally float16 weights), ONNX
-   * (float32, opset 13) or TFLite (float32, or int8 calibrated on the run's own generated images).
+   * (opset 13) or TFLite, each of the last two float32 or int8 calibrated on the run's own
+   * generated images.
    */
   exportRun: z
     .object({
@@ -140,7 +141,7 @@ export const requestSchemas = {
       format: z.enum(EXPORT_FORMATS).default('tfjs'),
       /** float16 weights (TensorFlow.js only). */
       float16: z.boolean().default(false),
-      /** Post-training int8 quantization (TFLite only). */
+      /** Post-training int8 quantization (TFLite and ONNX). */
       int8: z.boolean().default(false),
       /** int8: weight scales per output channel (default) or per tensor. */
       weightScales: z.enum(['per-channel', 'per-tensor']).default('per-channel'),
@@ -152,9 +153,10 @@ export const requestSchemas = {
       folder: z.string().min(1).max(4096).optional(),
     })
     .strict()
-    .refine((r) => !r.int8 || r.format === 'tflite', { path: ['int8'], message: 'int8 quantization is for TFLite exports only (format tflite); ONNX and TensorFlow.js exports are float' })
+    .refine((r) => !r.int8 || r.format !== 'tfjs', { path: ['int8'], message: 'int8 quantization is for TFLite and ONNX exports (format tflite or onnx); TensorFlow.js exports are float' })
     .refine((r) => !r.float16 || r.format === 'tfjs', { path: ['float16'], message: 'float16 weights are for TensorFlow.js exports only (format tfjs)' })
     .refine((r) => (!r.int8Io && r.weightScales === 'per-channel') || r.int8, { path: ['int8Io'], message: 'int8 input/output and per-tensor weight scales need int8 quantization (int8: true)' })
+    .refine((r) => !r.int8Io || r.format === 'tflite', { path: ['int8Io'], message: 'int8 input/output is for TFLite exports only (format tflite)' })
     .refine((r) => !r.stripStrings || r.format === 'tflite', { path: ['stripStrings'], message: 'stripping strings is for TFLite exports only (format tflite)' }),
   /** Asks the user for a folder with the system dialog (desktop app only); null when cancelled. */
   chooseFolder: z.object({ purpose: z.enum(['export']) }).strict(),

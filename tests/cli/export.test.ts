@@ -73,7 +73,7 @@ describe('distillery export', () => {
     expect(code).toBe(0);
     const file = join(out, 'student.tflite');
     expect(stdout).toContain("int8 calibrated on 512 generated images from the run's generator (8 × 64) — no real data");
-    expect(stdout).toMatch(/float32 [\d.]+ KiB, [\d.]+× smaller/);
+    expect(stdout).toMatch(/float32: [\d.]+ KiB, [\d.]+× smaller/);
     expect(stdout).toContain(`tf.lite.Interpreter(model_path='${file}')`);
     const runner = await compileTflite(readFileSync(file));
     try {
@@ -85,8 +85,9 @@ describe('distillery export', () => {
     }
   });
 
-  it('refuses --int8 with ONNX and --float16 with TFLite as bad input, and needs --run', async () => {
-    await expect(exportCli(['--run', runDir, '--format', 'onnx', '--int8'])).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/int8 ONNX export is not supported/) });
+  it('refuses --int8 with TensorFlow.js, --int8-io with ONNX and --float16 with TFLite as bad input, and needs --run', async () => {
+    await expect(exportCli(['--run', runDir, '--format', 'tfjs', '--int8'])).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/int8 is not supported for TensorFlow\.js/) });
+    await expect(exportCli(['--run', runDir, '--format', 'onnx', '--int8', '--int8-io'])).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/int8 input and output are for TFLite exports only/) });
     await expect(exportCli(['--run', runDir, '--format', 'tflite', '--float16'])).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await expect(exportCli(['--run', runDir, '--format', 'coreml'])).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await expect(exportCli(['--format', 'onnx'])).rejects.toMatchObject({ code: 'BAD_INPUT' });

@@ -89,10 +89,12 @@ describe('export destinations', () => {
     expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', folder: other })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
   });
 
-  it('validates the format options: int8 only with TFLite, float16 only with TensorFlow.js', async () => {
+  it('validates the format options: int8 only with TFLite and ONNX, float16 only with TensorFlow.js', async () => {
     const host = new EngineHost({ dataDir });
-    const int8Onnx = await host.dispatch('exportRun', { runId: 'run-1', format: 'onnx', int8: true });
-    expect(int8Onnx).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('int8: int8 quantization is for TFLite exports only') } });
+    const int8Tfjs = await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs', int8: true });
+    expect(int8Tfjs).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('int8: int8 quantization is for TFLite and ONNX exports') } });
+    const int8IoOnnx = await host.dispatch('exportRun', { runId: 'run-1', format: 'onnx', int8: true, int8Io: true });
+    expect(int8IoOnnx).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('int8Io: int8 input/output is for TFLite exports only') } });
     const f16Tflite = await host.dispatch('exportRun', { runId: 'run-1', format: 'tflite', float16: true });
     expect(f16Tflite).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('float16: float16 weights are for TensorFlow.js exports only') } });
     expect(await host.dispatch('exportRun', { runId: 'run-1', format: 'tfjs-float16' })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });

@@ -90,9 +90,10 @@ describe('runs store', () => {
       await store.exportRun('a', choice);
       return invoke.mock.calls[0]![1];
     };
-    expect(EXPORT_CHOICES.map((c) => c.id)).toEqual(['tfjs', 'tfjs-float16', 'onnx', 'tflite', 'tflite-int8', 'tflite-int8-micro']);
+    expect(EXPORT_CHOICES.map((c) => c.id)).toEqual(['tfjs', 'tfjs-float16', 'onnx', 'onnx-int8', 'tflite', 'tflite-int8', 'tflite-int8-micro']);
     expect(await sent('tfjs-float16')).toEqual({ runId: 'a', format: 'tfjs', float16: true });
     expect(await sent('onnx')).toEqual({ runId: 'a', format: 'onnx' });
+    expect(await sent('onnx-int8')).toEqual({ runId: 'a', format: 'onnx', int8: true });
     expect(await sent('tflite')).toEqual({ runId: 'a', format: 'tflite' });
     expect(await sent('tflite-int8')).toEqual({ runId: 'a', format: 'tflite', int8: true });
     expect(await sent('tflite-int8-micro')).toEqual({ runId: 'a', format: 'tflite', int8: true, weightScales: 'per-tensor', int8Io: true, stripStrings: true });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { initBackend, isBackendName } from '../../engine/backend/index.ts';
 import { DistilleryError } from '../../engine/errors.ts';
-import { CALIBRATION_BATCH_SIZE, CALIBRATION_BATCHES, checkExportOptions, exportRun, exportVariant, type ExportFormat, type ExportOptions } from '../../engine/export/index.ts';
+import { CALIBRATION_BATCH_SIZE, CALIBRATION_BATCHES, checkExportOptions, exportRun, exportVariant, sizeText, versusFloat32, type ExportFormat, type ExportOptions } from '../../engine/export/index.ts';
 import { ENGINE_VERSION } from '../../engine/index.ts';
 import { dataHome, defaultRunsDir } from '../../engine/paths.ts';
 import { RUN_FILES } from '../../engine/runs/store.ts';
@@ -19,12 +19,6 @@ export function resolveRunDir(target: string, runsDir: string): string {
     if (existsSync(join(inRuns, RUN_FILES.config))) return inRuns;
   }
   throw new DistilleryError('NOT_FOUND', `there is no run '${target}' (neither a run folder nor a run id in ${runsDir})`, '`distillery runs` lists the run ids');
-}
-
-function sizeText(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 ** 2).toFixed(2)} MiB`;
 }
 
 function exportOptions(values: ParsedValues): ExportOptions {
@@ -57,11 +51,12 @@ export const exportCommand: CliCommand = {
     '  --runs DIR         the runs folder a run id is looked up in (default ~/.distillery/runs)',
     '  --format F         tfjs (TensorFlow.js layers model, default), onnx (opset 13) or tflite',
     '  --float16          tfjs: float16 weights, half the size',
-    "  --int8             tflite: post-training int8, calibrated on the run's own generated images",
+    "  --int8             tflite, onnx: post-training int8, calibrated on the run's own generated images",
+    '                     (ONNX: QDQ form, run by onnxruntime with int8 kernels)',
     `  --calibration-batches N      int8: batches of generated images for the ranges (default ${CALIBRATION_BATCHES})`,
     `  --calibration-batch-size N   int8: images per batch (default ${CALIBRATION_BATCH_SIZE})`,
     '  --weight-scales S  int8: per-channel (default) or per-tensor weight scales',
-    '  --int8-io          int8: int8 input and output too (TFLite Micro style; the note gives the scales)',
+    '  --int8-io          tflite int8: int8 input and output too (TFLite Micro style; the note gives the scales)',
     '  --strip-strings    tflite: no tensor names or description (as TFLite\'s strip_strings)',
     '  --out DIR          the folder to write (default ~/.distillery/exports/<run id>-<format>)',
     '  --backend NAME     int8 calibration backend: tensorflow, webgpu, wasm or cpu (default: the fastest)',
@@ -71,7 +66,7 @@ export const exportCommand: CliCommand = {
     'grid (samples.png) and report.md, then prints the files, their sizes and how to load the model.',
     'No real data is used: int8 activation ranges come from the run\'s generator (or the synthesised',
     'pool of DeepInversion and ZSKD). Accuracy is not measured here; `npm run bench -- tflite <run>',
-    "--test-data SPEC` measures the int8 accuracy drop.",
+    "--test-data SPEC` measures the TFLite int8 accuracy drop.",
   ].join('\n'),
   options: {
     run: { type: 'string' },
@@ -110,7 +105,7 @@ export const exportCommand: CliCommand = {
     out.print(`  folder: ${result.dir}`);
     const width = Math.max(...result.files.map((f) => f.name.length));
     for (const f of result.files) out.print(`  ${f.name.padEnd(width)}  ${sizeText(f.bytes).padStart(10)}${f.role === 'model' ? '' : `  (${f.role})`}`);
-    const ratio = result.float32Bytes !== undefined ? `; float32 ${sizeText(result.float32Bytes)}, ${(result.float32Bytes / result.modelBytes).toFixed(1)}× smaller` : '';
+    const ratio = result.float32Bytes !== undefined ? `; ${versusFloat32(result.float32Bytes, result.modelBytes)}` : '';
     out.print(`  model size: ${sizeText(result.modelBytes)} (${result.modelBytes} bytes${ratio})`);
     out.print(`  ${result.note}`);
     if (result.calibration) out.print(`  ${result.calibration}`);

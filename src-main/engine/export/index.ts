@@ -3,11 +3,11 @@
  * (`distillery export`) and the app's Export step call:
  *
  * - tfjs: TensorFlow.js layers model (model.json + weight shards), float32 or float16 weights;
- * - onnx: student.onnx, float32, opset 13, NCHW input (onnx.ts);
- * - tflite: student.tflite, float32 or post-training int8 (tflite.ts, quantize.ts). int8 is
- *   calibrated without real data: activation ranges (min/max, per tensor) come from the student run
- *   on images of the run's own generator — or of its synthesised pool for the methods that keep
- *   one (DeepInversion, ZSKD) — and weights get one scale per output channel.
+ * - onnx: student.onnx, opset 13, NCHW input, float32 or post-training int8 in QDQ form (onnx.ts);
+ * - tflite: student.tflite, float32 or post-training int8 (tflite.ts, quantize.ts).
+ * int8 (either format) is calibrated without real data: activation ranges (min/max, per tensor)
+ * come from the student run on images of the run's own generator — or of its synthesised pool for
+ * the methods that keep one (DeepInversion, ZSKD) — and weights get one scale per output channel.
  *
  * Every export also writes the run's last sample grid and report.md (report.ts), and says in one
  * line how to load the model. Accuracy is not measured here (an export stays fast and needs no
@@ -45,7 +45,7 @@ export interface ExportOptions {
   format: ExportFormat;
   /** float16 weights (tfjs only). */
   float16?: boolean;
-  /** Post-training int8 quantization (tflite only). */
+  /** Post-training int8 quantization (tflite and onnx). */
   int8?: boolean;
   /** int8: number of batches of generated images the activation ranges are taken over (default 8). */
   calibrationBatches?: number;
@@ -65,17 +65,16 @@ export interface ExportOptions {
 export function checkExportOptions(options: ExportOptions): void {
   const formats: readonly string[] = ['tfjs', 'onnx', 'tflite'];
   if (!formats.includes(options.format)) throw new DistilleryError('BAD_INPUT', `unknown export format '${options.format}'`, 'the formats are tfjs, onnx and tflite');
-  if (options.int8 && options.format !== 'tflite') {
-    throw new DistilleryError(
-      'BAD_INPUT',
-      options.format === 'onnx' ? 'int8 ONNX export is not supported: ONNX export is float32 (opset 13)' : 'int8 is not supported for TensorFlow.js exports',
-      options.format === 'onnx' ? 'for an int8 model use --format tflite --int8; or export ONNX in float32' : 'use --float16 for smaller TensorFlow.js weights, or --format tflite --int8',
-    );
+  if (options.int8 && options.format === 'tfjs') {
+    throw new DistilleryError('BAD_INPUT', 'int8 is not supported for TensorFlow.js exports', 'use --float16 for smaller TensorFlow.js weights, or --format tflite --int8 / --format onnx --int8');
   }
   if (options.float16 && options.format !== 'tfjs') {
     throw new DistilleryError('BAD_INPUT', `float16 weights are for TensorFlow.js exports only, not ${options.format}`, options.format === 'tflite' ? 'for a smaller TFLite model use --int8' : 'export ONNX in float32, or TensorFlow.js with --float16');
   }
   if (options.int8Io && !options.int8) throw new DistilleryError('BAD_INPUT', 'int8 input and output need an int8 model', 'add --int8 (with --format tflite)');
+  if (options.int8Io && options.format !== 'tflite') {
+    throw new DistilleryError('BAD_INPUT', `int8 input and output are for TFLite exports only, not ${options.format}`, 'an int8 ONNX file takes and returns float32 (it quantizes its input itself)');
+  }
   if (options.stripStrings && options.format !== 'tflite') throw new DistilleryError('BAD_INPUT', `stripping strings is for TFLite exports only, not ${options.format}`);
   for (const [name, value] of [['calibrationBatches', options.calibrationBatches], ['calibrationBatchSize', options.calibrationBatchSize]] as const) {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) throw new DistilleryError('BAD_INPUT', `${name} must be a whole number ≥ 1, got ${value}`);
@@ -83,13 +82,12 @@ export function checkExportOptions(options: ExportOptions): void {
 }
 
 /**
- * A short name of the format and precision, for folder names: tfjs, tfjs-float16, onnx, tflite,
- * tflite-int8, and the TFLite options after it (tflite-int8-per-tensor-int8io-stripped).
+ * A short name of the format and precision, for folder names: tfjs, tfjs-float16, onnx, onnx-int8,
+ * tflite, tflite-int8, and the options after it (tflite-int8-per-tensor-int8io-stripped).
  */
 export function exportVariant(options: Pick<ExportOptions, 'format' | 'float16' | 'int8' | 'weightScales' | 'int8Io' | 'stripStrings'>): string {
-  if (options.format === 'tfjs' && options.float16) return 'tfjs-float16';
-  if (options.format !== 'tflite') return options.format;
-  const parts = ['tflite'];
+  if (options.format === 'tfjs') return options.float16 ? 'tfjs-float16' : 'tfjs';
+  const parts: string[] = [options.format];
   if (options.int8) parts.push('int8', ...(options.weightScales === 'per-tensor' ? ['per-tensor'] : []), ...(options.int8Io ? ['int8io'] : []));
   if (options.stripStrings) parts.push('stripped');
   return parts.join('-');
@@ -100,10 +98,19 @@ function plural(n: number, word: string): string {
 }
 
 /** Bytes in words: 61.5 KiB. */
-function sizeText(bytes: number): string {
+export function sizeText(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/**
+ * A model's size against the same model in float32: "float32: 61.5 KiB, 3.5× smaller" — or "larger"
+ * (an int8 model of a few kilobytes, where the scales and names outweigh what int8 saves).
+ */
+export function versusFloat32(float32Bytes: number, bytes: number): string {
+  const ratio = float32Bytes / bytes;
+  return `float32: ${sizeText(float32Bytes)}, ${ratio >= 1 ? `${ratio.toFixed(1)}× smaller` : `${(1 / ratio).toFixed(1)}× larger`}`;
 }
 
 export interface Calibrated {
@@ -174,7 +181,7 @@ export async function exportRun(runDir: string, outDir: string, options: ExportO
   mkdirSync(outDir, { recursive: true });
   const model = await writeModel(runDir, studentDir, outDir, options);
   const modelBytes = model.files.reduce((sum, f) => sum + f.bytes, 0);
-  const smaller = model.float32Bytes !== undefined ? ` (float32: ${sizeText(model.float32Bytes)}, ${(model.float32Bytes / modelBytes).toFixed(1)}× smaller)` : '';
+  const smaller = model.float32Bytes !== undefined ? ` (${versusFloat32(model.float32Bytes, modelBytes)})` : '';
   const lines = [
     `Format: ${model.description}.`,
     '',
@@ -194,7 +201,9 @@ export async function exportRun(runDir: string, outDir: string, options: ExportO
       '',
       `Quantization: ${model.calibration}. Weights int8 with ${options.weightScales === 'per-tensor' ? 'one scale per tensor' : 'one scale per output channel'} (symmetric), biases int32, activations int8 per tensor (asymmetric, min/max ranges). ${options.int8Io ? 'The file takes and returns int8 (see the scales above): the caller quantizes the input and dequantizes the output.' : 'The file takes and returns float32: it quantizes its input and dequantizes its output itself.'}`,
       '',
-      `Accuracy is not measured at export (that needs labelled test data and time). To measure the int8 accuracy drop against the float32 file in a TFLite runtime, run in the Distillery source tree: \`npm run bench -- tflite ${runDir}${testData ? ` --test-data ${testData}` : ''}\`${testData ? ` (the run logged test accuracy on ${testData})` : ' with --test-data SPEC'}.`,
+      options.format === 'tflite'
+        ? `Accuracy is not measured at export (that needs labelled test data and time). To measure the int8 accuracy drop against the float32 file in a TFLite runtime, run in the Distillery source tree: \`npm run bench -- tflite ${runDir}${testData ? ` --test-data ${testData}` : ''}\`${testData ? ` (the run logged test accuracy on ${testData})` : ' with --test-data SPEC'}.`
+        : 'Accuracy is not measured at export (that needs labelled test data and time): compare this file with a float32 export of the same run on your own test set.',
     );
   }
   const extras = writeExportExtras(runDir, outDir, lines);
@@ -223,6 +232,36 @@ interface WrittenModel {
   howToLoad: string;
 }
 
+interface GraphBytes {
+  graph: StudentGraph;
+  bytes: Uint8Array;
+  /** int8: the size of the same model in float32. */
+  float32Bytes?: number;
+  /** int8: how it was calibrated, in words. */
+  calibration?: string;
+}
+
+/** `write` on the graph of the selected student (float32 exports). */
+async function withStudentGraph<T>(studentDir: string, write: (graph: StudentGraph) => T): Promise<T> {
+  const model = await loadModel(studentDir);
+  try {
+    return write(graphFromModel(model));
+  } finally {
+    model.dispose();
+  }
+}
+
+/** `write` on the run's student graph with int8 ranges calibrated on the run's own images. */
+async function withCalibration<T>(runDir: string, options: ExportOptions, write: (graph: StudentGraph, calibrated: Calibrated) => T): Promise<T> {
+  const run = await openRun(runDir);
+  try {
+    const graph = graphFromModel(run.student);
+    return write(graph, calibrateOnRun(run, graph, options.calibrationBatches ?? CALIBRATION_BATCHES, options.calibrationBatchSize ?? CALIBRATION_BATCH_SIZE));
+  } finally {
+    run.dispose();
+  }
+}
+
 async function writeModel(runDir: string, studentDir: string, outDir: string, options: ExportOptions): Promise<WrittenModel> {
   if (options.format === 'tfjs') {
     const files = writeTfjsModel(studentDir, outDir, { float16: options.float16 });
@@ -235,51 +274,38 @@ async function writeModel(runDir: string, studentDir: string, outDir: string, op
     };
   }
   if (options.format === 'onnx') {
-    const model = await loadModel(studentDir);
-    let graph: StudentGraph;
-    let bytes: Uint8Array;
-    try {
-      graph = graphFromModel(model);
-      bytes = toOnnx(graph, options.producerVersion ? { producerVersion: options.producerVersion } : {});
-    } finally {
-      model.dispose();
-    }
+    const version = options.producerVersion ? { producerVersion: options.producerVersion } : {};
+    const written: GraphBytes = options.int8
+      ? await withCalibration(runDir, options, (graph, calibrated) => ({
+          graph,
+          bytes: toOnnx(graph, { ...version, quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel' }),
+          float32Bytes: toOnnx(graph, version).length,
+          calibration: calibrated.description,
+        }))
+      : await withStudentGraph(studentDir, (graph) => ({ graph, bytes: toOnnx(graph, version) }));
+    const { graph, bytes } = written;
     writeFileAtomic(join(outDir, ONNX_FILE), bytes);
     const [h, w, c] = graph.inputShape;
     return {
       files: [{ name: ONNX_FILE, bytes: bytes.length, role: 'model' }],
-      description: 'ONNX model, float32',
-      note: `ONNX opset ${ONNX_OPSET} (IR version ${ONNX_IR_VERSION}); input '${graph.inputName}': NCHW float32 [N, ${c}, ${h}, ${w}] (batch free), output '${graph.outputName}': logits [N, ${graph.numClasses}]`,
+      description: options.int8 ? `ONNX model, int8 in QDQ form (${options.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'} weights, per-tensor activations), float32 input and output` : 'ONNX model, float32',
+      ...(written.float32Bytes !== undefined ? { float32Bytes: written.float32Bytes } : {}),
+      ...(written.calibration ? { calibration: written.calibration } : {}),
+      note: `ONNX opset ${ONNX_OPSET} (IR version ${ONNX_IR_VERSION}); input '${graph.inputName}': NCHW float32 [N, ${c}, ${h}, ${w}] (batch free), output '${graph.outputName}': logits [N, ${graph.numClasses}]${options.int8 ? "; int8 as QuantizeLinear / DequantizeLinear pairs, which onnxruntime's graph optimiser (level 'extended' or above, its default) turns into int8 kernels (QLinearConv, QGemm)" : ''}`,
       howToLoad: `const session = await ort.InferenceSession.create('${join(outDir, ONNX_FILE)}')  // onnxruntime; feed '${graph.inputName}' NCHW float32 [N, ${c}, ${h}, ${w}], get logits [N, ${graph.numClasses}]`,
     };
   }
   // TFLite.
-  let graph: StudentGraph;
-  let bytes: Uint8Array;
-  let float32Bytes: number | undefined;
-  let calibration: string | undefined;
-  let boundary: ReturnType<typeof int8Boundary> | undefined;
-  if (options.int8) {
-    const run = await openRun(runDir);
-    try {
-      graph = graphFromModel(run.student);
-      const calibrated = calibrateOnRun(run, graph, options.calibrationBatches ?? CALIBRATION_BATCHES, options.calibrationBatchSize ?? CALIBRATION_BATCH_SIZE);
-      bytes = toTflite(graph, { quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel', io: options.int8Io ? 'int8' : 'float32', stripStrings: options.stripStrings });
-      float32Bytes = toTflite(graph, { stripStrings: options.stripStrings }).length;
-      calibration = calibrated.description;
-      if (options.int8Io) boundary = int8Boundary(graph, calibrated.calibration);
-    } finally {
-      run.dispose();
-    }
-  } else {
-    const model = await loadModel(studentDir);
-    try {
-      graph = graphFromModel(model);
-      bytes = toTflite(graph, { stripStrings: options.stripStrings });
-    } finally {
-      model.dispose();
-    }
-  }
+  const written: GraphBytes & { boundary?: ReturnType<typeof int8Boundary> } = options.int8
+    ? await withCalibration(runDir, options, (graph, calibrated) => ({
+        graph,
+        bytes: toTflite(graph, { quantization: calibrated.calibration, weightScales: options.weightScales ?? 'per-channel', io: options.int8Io ? 'int8' : 'float32', stripStrings: options.stripStrings }),
+        float32Bytes: toTflite(graph, { stripStrings: options.stripStrings }).length,
+        calibration: calibrated.description,
+        ...(options.int8Io ? { boundary: int8Boundary(graph, calibrated.calibration) } : {}),
+      }))
+    : await withStudentGraph(studentDir, (graph) => ({ graph, bytes: toTflite(graph, { stripStrings: options.stripStrings }) }));
+  const { graph, bytes, float32Bytes, calibration, boundary } = written;
   writeFileAtomic(join(outDir, TFLITE_FILE), bytes);
   const [h, w, c] = graph.inputShape;
   const io = boundary ? 'int8' : 'float32';

@@ -9,6 +9,17 @@
  * weights [in, out] for Gemm. Where tfjs flattens an image it does so in NHWC order; the ONNX graph
  * transposes to NHWC before its Flatten so the class scores are the same as tfjs's.
  *
+ * int8 (`quantization`): post-training quantization in ONNX's QDQ form, the one onnxruntime's
+ * quantizer writes and its graph optimiser turns into int8 kernels (QLinearConv, QGemm, ...):
+ * - weights int8 (symmetric; per output channel, DequantizeLinear axis 0, or one scale), stored as
+ *   int8 initializers and dequantized by a DequantizeLinear node in the graph;
+ * - biases int32 with scale inputScale·weightScale and zero point 0 (the int32 accumulator's);
+ * - every activation (the input and every layer output, the logits included) through a
+ *   QuantizeLinear → DequantizeLinear pair with its calibrated per-tensor int8 scale and zero point.
+ * The numbers are quantize.ts's, the same as the TFLite int8 export's. The file still takes and
+ * returns float32 (the pairs at the ends quantize and dequantize). Dense weights are written
+ * [out, in] with Gemm's transB = 1 in this form, so the output channel is axis 0 as for convs.
+ *
  * Regenerate onnx/onnx.json after replacing onnx/onnx.proto:
  *   node -e "const p=require('protobufjs');process.stdout.write(JSON.stringify(p.loadSync('src-main/engine/export/onnx/onnx.proto').toJSON(),null,1)+'\n')" > src-main/engine/export/onnx/onnx.json
  * (tests/engine/export/onnx.test.ts checks that the two agree.)
@@ -19,6 +30,7 @@ import protobuf from 'protobufjs';
 import { DistilleryError } from '../errors.ts';
 import { loadModel, MODEL_FILE, writeFileAtomic } from '../models/index.ts';
 import { graphFromModel, type FusedActivation, type GraphNode, type StudentGraph } from './graph.ts';
+import { activationQuantization, quantizeBias, quantizeWeightsPerChannel, type AffineQuantization, type Int8Calibration } from './quantize.ts';
 import onnxSchema from './onnx/onnx.json' with { type: 'json' };
 import { selectedStudentDir } from './tfjs.ts';
 
@@ -34,6 +46,10 @@ export interface OnnxOptions {
   softmax?: boolean;
   /** Stored as the model's producer_version (e.g. the app version). */
   producerVersion?: string;
+  /** int8 in QDQ form with these activation ranges (see the top of this file); float32 without. */
+  quantization?: Int8Calibration;
+  /** int8: weight scales per output channel (default) or one per tensor. */
+  weightScales?: 'per-channel' | 'per-tensor';
 }
 
 // The message shapes this writer builds, in protobufjs's camelCase field names (a subset of
@@ -85,15 +101,32 @@ interface ModelProto {
 const schema = protobuf.Root.fromJSON(onnxSchema as protobuf.INamespace);
 const ModelProtoType = schema.lookupType('onnx.ModelProto');
 const attributeType = schema.lookupEnum('onnx.AttributeProto.AttributeType').values;
-/** TensorProto.DataType.FLOAT. */
-const FLOAT = schema.lookupEnum('onnx.TensorProto.DataType').values.FLOAT!;
+const dataTypes = schema.lookupEnum('onnx.TensorProto.DataType').values;
+const FLOAT = dataTypes.FLOAT!;
+const INT8 = dataTypes.INT8!;
+const INT32 = dataTypes.INT32!;
 
-/** Float32 values as little-endian bytes (ONNX's raw_data byte order, whatever the host's). */
-function littleEndian(values: Float32Array): Uint8Array {
+/** Values as ONNX raw_data: little-endian whatever the host's byte order. */
+function rawData(values: Float32Array | Int32Array | Int8Array): Uint8Array {
+  if (values instanceof Int8Array) return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  for (let i = 0; i < values.length; i++) {
+    if (values instanceof Float32Array) view.setFloat32(i * 4, values[i]!, true);
+    else view.setInt32(i * 4, values[i]!, true);
+  }
   return bytes;
+}
+
+function dataTypeOf(values: Float32Array | Int32Array | Int8Array): number {
+  return values instanceof Float32Array ? FLOAT : values instanceof Int32Array ? INT32 : INT8;
+}
+
+/** [in, out] → [out, in]. */
+function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c]!;
+  return out;
 }
 
 /** HWIO (tfjs) → OIHW (ONNX). */
@@ -113,14 +146,72 @@ const ints = (name: string, values: number[]): AttributeProto => ({ name, type: 
 const int = (name: string, value: number): AttributeProto => ({ name, type: attributeType.INT!, i: value });
 const float = (name: string, value: number): AttributeProto => ({ name, type: attributeType.FLOAT!, f: value });
 
+interface QdqSettings {
+  calibration: Int8Calibration;
+  perChannel: boolean;
+}
+
 /** Builds the ModelProto's graph: initializers and nodes, one or a few ONNX nodes per IR node. */
 class OnnxGraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
 
-  constant(name: string, dims: number[], values: Float32Array): string {
-    this.initializers.push({ name, dims, dataType: FLOAT, rawData: littleEndian(values) });
+  /** IR tensors the ONNX nodes read under another name (the int8 form's dequantized input). */
+  private readonly aliases = new Map<string, string>();
+
+  /** `qdq`: write the int8 QDQ form (weights, biases and activations); null: float32. */
+  constructor(private readonly qdq: QdqSettings | null = null) {}
+
+  /** From here on, nodes that read IR tensor `tensor` read `name` instead; returns `name`. */
+  readAs(tensor: string, name: string): string {
+    this.aliases.set(tensor, name);
     return name;
+  }
+
+  constant(name: string, dims: number[], values: Float32Array | Int32Array | Int8Array): string {
+    this.initializers.push({ name, dims, dataType: dataTypeOf(values), rawData: rawData(values) });
+    return name;
+  }
+
+  /** The calibrated int8 parameters of an activation tensor. */
+  private activation(tensor: string): AffineQuantization {
+    const range = this.qdq!.calibration.ranges[tensor];
+    if (!range) throw new DistilleryError('INTERNAL', `int8 ONNX export: no calibrated range for tensor '${tensor}'`);
+    return activationQuantization(range);
+  }
+
+  /** Float `from` → QuantizeLinear → DequantizeLinear → float `to`, with `tensor`'s calibrated parameters (int8 only). */
+  quantizeActivation(tensor: string, from: string, to: string): void {
+    const q = this.activation(tensor);
+    const scale = this.constant(`${tensor}.quant_scale`, [], Float32Array.of(q.scale));
+    const zeroPoint = this.constant(`${tensor}.quant_zero_point`, [], Int8Array.of(q.zeroPoint));
+    this.node('QuantizeLinear', `${tensor}_quantize`, [from, scale, zeroPoint], `${tensor}_quantized`);
+    this.node('DequantizeLinear', `${tensor}_dequantize`, [`${tensor}_quantized`, scale, zeroPoint], to);
+  }
+
+  /**
+   * A conv / dense layer's weights ([out, ...], the output channel first) and bias as graph inputs:
+   * float32 initializers, or (int8) int8 weights and int32 biases each behind a DequantizeLinear.
+   * `input` is the tensor the layer reads (its scale is the bias's input scale).
+   */
+  weightsAndBias(name: string, dims: number[], weights: Float32Array, bias: Float32Array, input: string): [string, string] {
+    if (!this.qdq) return [this.constant(`${name}.weight`, dims, weights), this.constant(`${name}.bias`, [bias.length], bias)];
+    const channels = dims[0]!;
+    const perChannel = this.qdq.perChannel;
+    const w = quantizeWeightsPerChannel(weights, perChannel ? channels : 1);
+    const b = quantizeBias(bias, this.activation(input).scale, perChannel ? w.scales : new Float32Array(channels).fill(w.scales[0]!));
+    const scaleDims = perChannel ? [channels] : [];
+    const dequantize = (kind: 'weight' | 'bias', values: Int8Array | Int32Array, valueDims: number[], scales: Float32Array, zeros: Int8Array | Int32Array): string => {
+      const inputs = [
+        this.constant(`${name}.${kind}_quantized`, valueDims, values),
+        this.constant(`${name}.${kind}_scale`, scaleDims, perChannel ? scales : scales.subarray(0, 1)),
+        this.constant(`${name}.${kind}_zero_point`, scaleDims, zeros),
+      ];
+      this.node('DequantizeLinear', `${name}_${kind}_dequantize`, inputs, `${name}.${kind}`, perChannel ? [int('axis', 0)] : undefined);
+      return `${name}.${kind}`;
+    };
+    const zeros = perChannel ? channels : 1;
+    return [dequantize('weight', w.values, dims, w.scales, new Int8Array(zeros)), dequantize('bias', b.values, [channels], b.scales, new Int32Array(zeros))];
   }
 
   node(opType: string, name: string, input: string[], output: string, attribute?: AttributeProto[]): void {
@@ -134,13 +225,20 @@ class OnnxGraphBuilder {
     this.node('Relu', `${name}_relu`, [`${output}_preact`], output);
   }
 
+  /** One IR node; in the int8 form its output goes through a Q/DQ pair under the IR's tensor name. */
   add(node: GraphNode, shapes: Map<string, number[]>): void {
-    const { name, inputs, output } = node;
+    if (!this.qdq) return this.write(node, node.output, shapes);
+    this.write(node, `${node.output}_float`, shapes);
+    this.quantizeActivation(node.output, `${node.output}_float`, node.output);
+  }
+
+  private write(node: GraphNode, output: string, shapes: Map<string, number[]>): void {
+    const name = node.name;
+    const inputs = node.inputs.map((i) => this.aliases.get(i) ?? i);
     switch (node.op) {
       case 'conv2d': {
         const [kh, kw, cin, cout] = node.kernelShape;
-        const weight = this.constant(`${name}.weight`, [cout, cin, kh, kw], kernelToOihw(node.kernel, node.kernelShape));
-        const bias = this.constant(`${name}.bias`, [cout], node.bias);
+        const [weight, bias] = this.weightsAndBias(name, [cout, cin, kh, kw], kernelToOihw(node.kernel, node.kernelShape), node.bias, node.inputs[0]!);
         this.withActivation(node.activation, output, (into) =>
           this.node('Conv', name, [inputs[0]!, weight, bias], into, [
             ints('kernel_shape', [kh, kw]),
@@ -184,7 +282,7 @@ class OnnxGraphBuilder {
         this.node('Flatten', `${name}_flatten`, [`${output}_nc11`], output, [int('axis', 1)]);
         return;
       case 'flatten': {
-        const shape = shapes.get(inputs[0]!)!;
+        const shape = shapes.get(node.inputs[0]!)!;
         // tfjs flattens NHWC; NCHW and NHWC orders agree only when there is one pixel or one channel.
         if (shape.length !== 3 || shape[0]! * shape[1]! === 1 || shape[2] === 1) {
           this.node('Flatten', name, inputs, output, [int('axis', 1)]);
@@ -196,9 +294,14 @@ class OnnxGraphBuilder {
       }
       case 'dense': {
         const [inUnits, outUnits] = node.weightsShape;
-        const weight = this.constant(`${name}.weight`, [inUnits, outUnits], node.weights);
-        const bias = this.constant(`${name}.bias`, [outUnits], node.bias);
-        this.withActivation(node.activation, output, (into) => this.node('Gemm', name, [inputs[0]!, weight, bias], into), name);
+        if (!this.qdq) {
+          const [weight, bias] = this.weightsAndBias(name, [inUnits, outUnits], node.weights, node.bias, node.inputs[0]!);
+          this.withActivation(node.activation, output, (into) => this.node('Gemm', name, [inputs[0]!, weight, bias], into), name);
+          return;
+        }
+        // int8: [out, in] so that the output channel is the weights' axis 0, as for convs.
+        const [weight, bias] = this.weightsAndBias(name, [outUnits, inUnits], transpose2d(node.weights, inUnits, outUnits), node.bias, node.inputs[0]!);
+        this.withActivation(node.activation, output, (into) => this.node('Gemm', name, [inputs[0]!, weight, bias], into, [int('transB', 1)]), name);
         return;
       }
       case 'add':
@@ -226,8 +329,11 @@ function valueInfo(name: string, dims: (number | string)[]): ValueInfoProto {
 
 /** The inference graph as an ONNX model file (ModelProto bytes). */
 export function toOnnx(graph: StudentGraph, options: OnnxOptions = {}): Uint8Array {
-  const builder = new OnnxGraphBuilder();
+  const quantization = options.quantization;
+  const builder = new OnnxGraphBuilder(quantization ? { calibration: quantization, perChannel: options.weightScales !== 'per-tensor' } : null);
   const shapes = new Map<string, number[]>([[graph.inputName, graph.inputShape]]);
+  // int8: the graph input keeps its name, so the layers read it through a Q/DQ pair under another.
+  if (quantization) builder.quantizeActivation(graph.inputName, graph.inputName, builder.readAs(graph.inputName, `${graph.inputName}_int8`));
   for (const node of graph.nodes) {
     builder.add(node, shapes);
     shapes.set(node.output, node.outputShape);
@@ -249,7 +355,7 @@ export function toOnnx(graph: StudentGraph, options: OnnxOptions = {}): Uint8Arr
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     producerName: 'distillery',
     ...(options.producerVersion ? { producerVersion: options.producerVersion } : {}),
-    docString: `${graph.name}: input NCHW [batch, ${c}, ${h}, ${w}] float32, output ${options.softmax ? 'class probabilities' : 'logits'} [batch, ${graph.numClasses}]`,
+    docString: `${graph.name}: input NCHW [batch, ${c}, ${h}, ${w}] float32, output ${options.softmax ? 'class probabilities' : 'logits'} [batch, ${graph.numClasses}]${quantization ? `; int8 QDQ (${options.weightScales === 'per-tensor' ? 'per-tensor' : 'per-channel'} weights, per-tensor activations), calibrated on ${quantization.samples} images` : ''}`,
     graph: {
       name: graph.name,
       node: builder.nodes,

@@ -10,6 +10,7 @@ export const EXPORT_CHOICES = [
   { id: 'tfjs', title: 'TensorFlow.js', detail: 'Layers model, float32 weights, for the browser or Node.', request: { format: 'tfjs' } },
   { id: 'tfjs-float16', title: 'TensorFlow.js float16', detail: 'Half the size; decoded to float32 on load.', request: { format: 'tfjs', float16: true } },
   { id: 'onnx', title: 'ONNX', detail: 'float32, opset 13: onnxruntime and most converters.', request: { format: 'onnx' } },
+  { id: 'onnx-int8', title: 'ONNX int8', detail: "QDQ form, which onnxruntime runs with int8 kernels; calibrated on the run's generated images.", request: { format: 'onnx', int8: true } },
   { id: 'tflite', title: 'TFLite float32', detail: 'TensorFlow Lite / LiteRT, for phones and devices.', request: { format: 'tflite' } },
   { id: 'tflite-int8', title: 'TFLite int8', detail: "Up to 4× smaller; calibrated on the run's generated images, no real data.", request: { format: 'tflite', int8: true } },
   {

@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { graphFromModel } from '../../../src-main/engine/export/graph.ts';
 import { exportOnnx, ONNX_IR_VERSION, ONNX_OPSET, toOnnx } from '../../../src-main/engine/export/onnx.ts';
-import { saveModel } from '../../../src-main/engine/models/index.ts';
+import { Preprocessor } from '../../../src-main/engine/data/index.ts';
+import { openDataset } from '../../../src-main/engine/data/open.ts';
+import { calibrationFromSamples } from '../../../src-main/engine/export/quantize.ts';
+import { loadTeacher, saveModel } from '../../../src-main/engine/models/index.ts';
+import { bundledTeachersDir } from '../../../src-main/engine/paths.ts';
 import { RUN_FILES } from '../../../src-main/engine/runs/store.ts';
 import { everyLayerModel, ZOO_CLASSIFIERS, zooStudent } from './student-fixtures.ts';
 
@@ -18,9 +22,12 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** Runs the ONNX model on NHWC images (transposed to the model's NCHW input); returns its output. */
-async function runOnnx(bytes: Uint8Array, nhwc: tf.Tensor4D): Promise<{ data: Float32Array; dims: readonly number[] }> {
-  const session = await ort.InferenceSession.create(bytes);
+/**
+ * Runs the ONNX model on NHWC images (transposed to the model's NCHW input); returns its output.
+ * `optimizedModelFilePath`: where onnxruntime writes the graph it runs, after its optimisations.
+ */
+async function runOnnx(bytes: Uint8Array, nhwc: tf.Tensor4D, optimizedModelFilePath?: string): Promise<{ data: Float32Array; dims: readonly number[] }> {
+  const session = await ort.InferenceSession.create(bytes, optimizedModelFilePath ? { graphOptimizationLevel: 'extended', optimizedModelFilePath } : {});
   try {
     const nchw = tf.tidy(() => tf.transpose(nhwc, [0, 3, 1, 2]));
     const feeds = { [session.inputNames[0]!]: new ort.Tensor('float32', nchw.dataSync() as Float32Array, nchw.shape) };
@@ -137,5 +144,93 @@ describe('ONNX export', () => {
     const { data } = await runOnnx(bytes, x);
     expect(maxAbsDiff(data, (model.predict(x) as tf.Tensor).dataSync())).toBeLessThan(1e-5);
     model.dispose();
+  });
+});
+
+/**
+ * int8 in QDQ form, run by onnxruntime: the error against float32 is rounding alone where the
+ * calibration set holds the test images (as tflite.test.ts checks the TFLite int8 file), at most 3%
+ * of the logits' range; onnxruntime's optimiser must turn the pairs into int8 kernels; and a trained
+ * model loses at most half an accuracy point on MNIST test images.
+ */
+describe('ONNX int8 (QDQ)', () => {
+  const ModelProto = protobuf.loadSync(join(schemaDir, 'onnx.proto')).lookupType('onnx.ModelProto');
+  const opTypes = (file: string): string[] => (ModelProto.toObject(ModelProto.decode(readFileSync(file))) as { graph: { node: { opType: string }[] } }).graph.node.map((n) => n.opType);
+  const relativeError = (a: Float32Array, b: Float32Array): number => maxAbsDiff(a, b) / (Math.max(...b) - Math.min(...b));
+
+  it.each(['per-channel', 'per-tensor'] as const)('LeNet-5-half, %s weights: onnxruntime runs QLinearConv / QGemm, error ≤ 0.03 of the logit range', async (weightScales) => {
+    const spec = ZOO_CLASSIFIERS.find((s) => s.name === 'lenet5-half')!;
+    const model = zooStudent(spec);
+    const graph = graphFromModel(model);
+    const x = tf.randomNormal([32, ...spec.reference.shape], 0, 1, 'float32', 21) as tf.Tensor4D;
+    const more = tf.randomNormal([64, ...spec.reference.shape], 0, 1, 'float32', 22) as tf.Tensor4D;
+    const float = toOnnx(graph);
+    const int8 = toOnnx(graph, { quantization: calibrationFromSamples(graph, [x, more]), weightScales });
+    const optimized = join(mkdtempSync(join(tmpdir(), 'distillery-onnx-int8-')), 'optimized.onnx');
+    const expected = (await runOnnx(float, x)).data;
+    const { data } = await runOnnx(int8, x, optimized);
+    const error = relativeError(data, expected);
+    const ops = opTypes(optimized);
+    console.log(`lenet5-half int8 ONNX (${weightScales}): ${int8.length} bytes (float32 ÷ ${(float.length / int8.length).toFixed(2)}), max error ${(100 * error).toFixed(2)}% of the logit range; onnxruntime runs ${ops.join(', ')}`);
+    expect(error).toBeGreaterThan(0); // really quantized
+    expect(error).toBeLessThanOrEqual(0.03);
+    expect(ops.filter((op) => op === 'QLinearConv')).toHaveLength(3);
+    expect(ops.filter((op) => op === 'QGemm')).toHaveLength(2);
+    expect(ops).not.toContain('Conv');
+    expect(ops).not.toContain('Gemm');
+    // Names, scales and zero points weigh more in a model this small (64 KB in float32).
+    expect(int8.length).toBeLessThan(float.length / 2.5);
+    tf.dispose([x, more]);
+    model.dispose();
+  });
+
+  it('every supported layer kind: within 3% of float32', async () => {
+    const model = everyLayerModel();
+    const graph = graphFromModel(model);
+    const x = tf.randomNormal([16, 9, 10, 2], 0, 1, 'float32', 23) as tf.Tensor4D;
+    const calibration = calibrationFromSamples(graph, [x, tf.randomNormal([32, 9, 10, 2], 0, 1, 'float32', 24) as tf.Tensor4D]);
+    const expected = (await runOnnx(toOnnx(graph), x)).data;
+    const error = relativeError((await runOnnx(toOnnx(graph, { quantization: calibration }), x)).data, expected);
+    console.log(`every layer: int8 ONNX max error ${(100 * error).toFixed(2)}% of the logit range`);
+    expect(error).toBeGreaterThan(0);
+    expect(error).toBeLessThanOrEqual(0.03);
+    model.dispose();
+  });
+
+  it('the bundled LeNet-5 MNIST teacher: int8 loses at most 0.5 accuracy points on 1,000 test images', async () => {
+    const teacher = await loadTeacher(join(bundledTeachersDir(), 'lenet5-mnist'));
+    const graph = graphFromModel(teacher.model);
+    teacher.model.dispose();
+    const load = async (split: 'train' | 'test', count: number, stride: number) => {
+      const source = await openDataset('mnist', split);
+      try {
+        const pre = new Preprocessor(source.shape, teacher.manifest.inputShape, teacher.manifest.preprocessing);
+        const indices = Uint32Array.from({ length: count }, (_, i) => i * stride);
+        const raw = new Uint8Array(count * source.shape[0] * source.shape[1] * source.shape[2]);
+        source.read(indices, raw);
+        return { x: tf.tensor4d(pre.apply(raw, count), [count, ...pre.inputShape]), labels: Array.from(indices, (i) => source.labels[i]!) };
+      } finally {
+        source.close();
+      }
+    };
+    // 128 training images stand in for a trained generator's samples (as in tflite.test.ts).
+    const calibrationImages = await load('train', 128, 409);
+    const test = await load('test', 1000, 1);
+    const accuracy = async (bytes: Uint8Array) => {
+      const { data } = await runOnnx(bytes, test.x);
+      const k = graph.numClasses;
+      return test.labels.filter((label, i) => {
+        const row = data.subarray(i * k, (i + 1) * k);
+        return row.indexOf(Math.max(...row)) === label;
+      }).length / test.labels.length;
+    };
+    const float = toOnnx(graph);
+    const int8 = toOnnx(graph, { quantization: calibrationFromSamples(graph, [calibrationImages.x]) });
+    const [floatAccuracy, int8Accuracy] = [await accuracy(float), await accuracy(int8)];
+    console.log(`lenet5 MNIST teacher in onnxruntime: float32 ${float.length} bytes ${(100 * floatAccuracy).toFixed(1)}%, int8 ${int8.length} bytes ${(100 * int8Accuracy).toFixed(1)}% (÷ ${(float.length / int8.length).toFixed(2)})`);
+    expect(floatAccuracy).toBeGreaterThan(0.95);
+    expect(floatAccuracy - int8Accuracy).toBeLessThanOrEqual(0.005);
+    expect(float.length / int8.length).toBeGreaterThanOrEqual(3.4);
+    tf.dispose([calibrationImages.x, test.x]);
   });
 });
