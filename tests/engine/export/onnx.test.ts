@@ -8,13 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { graphFromModel } from '../../../src-main/engine/export/graph.ts';
 import { exportOnnx, ONNX_IR_VERSION, ONNX_OPSET, toOnnx } from '../../../src-main/engine/export/onnx.ts';
-import { Preprocessor } from '../../../src-main/engine/data/index.ts';
-import { openDataset } from '../../../src-main/engine/data/open.ts';
 import { calibrationFromSamples } from '../../../src-main/engine/export/quantize.ts';
 import { loadTeacher, saveModel } from '../../../src-main/engine/models/index.ts';
 import { bundledTeachersDir } from '../../../src-main/engine/paths.ts';
 import { RUN_FILES } from '../../../src-main/engine/runs/store.ts';
-import { everyLayerModel, ZOO_CLASSIFIERS, zooStudent } from './student-fixtures.ts';
+import { everyLayerModel, mnistImages, ZOO_CLASSIFIERS, zooStudent } from './student-fixtures.ts';
 
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '../../../src-main/engine/export/onnx');
 
@@ -201,18 +199,7 @@ describe('ONNX int8 (QDQ)', () => {
     const teacher = await loadTeacher(join(bundledTeachersDir(), 'lenet5-mnist'));
     const graph = graphFromModel(teacher.model);
     teacher.model.dispose();
-    const load = async (split: 'train' | 'test', count: number, stride: number) => {
-      const source = await openDataset('mnist', split);
-      try {
-        const pre = new Preprocessor(source.shape, teacher.manifest.inputShape, teacher.manifest.preprocessing);
-        const indices = Uint32Array.from({ length: count }, (_, i) => i * stride);
-        const raw = new Uint8Array(count * source.shape[0] * source.shape[1] * source.shape[2]);
-        source.read(indices, raw);
-        return { x: tf.tensor4d(pre.apply(raw, count), [count, ...pre.inputShape]), labels: Array.from(indices, (i) => source.labels[i]!) };
-      } finally {
-        source.close();
-      }
-    };
+    const load = (split: 'train' | 'test', count: number, stride: number) => mnistImages(teacher.manifest, split, count, stride);
     // 128 training images stand in for a trained generator's samples (as in tflite.test.ts).
     const calibrationImages = await load('train', 128, 409);
     const test = await load('test', 1000, 1);

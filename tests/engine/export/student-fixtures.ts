@@ -4,6 +4,9 @@
  * uses every layer kind and padding case the exporters support.
  */
 import * as tf from '@tensorflow/tfjs';
+import { Preprocessor } from '../../../src-main/engine/data/index.ts';
+import { openDataset } from '../../../src-main/engine/data/open.ts';
+import type { TeacherManifest } from '../../../src-main/engine/models/manifest.ts';
 import { ARCHITECTURES, type ClassifierSpec } from '../../../src-main/engine/models/registry.ts';
 
 type Sym = tf.SymbolicTensor;
@@ -70,4 +73,21 @@ export function everyLayerModel(seed = 2): tf.LayersModel {
   const model = tf.model({ inputs: input, outputs: logits, name: 'every-layer' });
   randomiseBatchNorm(model, seed);
   return model;
+}
+
+/**
+ * `count` MNIST images of `split` (every `stride`-th from the first), preprocessed as `manifest`
+ * says, with their labels: the trained-model checks of the exporters.
+ */
+export async function mnistImages(manifest: TeacherManifest, split: 'train' | 'test', count: number, stride: number): Promise<{ x: tf.Tensor4D; labels: number[] }> {
+  const source = await openDataset('mnist', split);
+  try {
+    const pre = new Preprocessor(source.shape, manifest.inputShape, manifest.preprocessing);
+    const indices = Uint32Array.from({ length: count }, (_, i) => i * stride);
+    const raw = new Uint8Array(count * source.shape[0] * source.shape[1] * source.shape[2]);
+    source.read(indices, raw);
+    return { x: tf.tensor4d(pre.apply(raw, count), [count, ...pre.inputShape]), labels: Array.from(indices, (i) => source.labels[i]!) };
+  } finally {
+    source.close();
+  }
 }

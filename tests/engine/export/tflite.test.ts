@@ -14,8 +14,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as flatbuffers from 'flatbuffers';
 import { join } from 'node:path';
-import { Preprocessor } from '../../../src-main/engine/data/index.ts';
-import { openDataset } from '../../../src-main/engine/data/open.ts';
 import { executeGraph } from '../../../src-main/engine/export/execute.ts';
 import { graphFromModel, type StudentGraph } from '../../../src-main/engine/export/graph.ts';
 import { calibrationFromSamples } from '../../../src-main/engine/export/quantize.ts';
@@ -25,7 +23,7 @@ import { buildDaflGenerator, buildLeNet5Half, loadTeacher } from '../../../src-m
 import { bundledTeachersDir } from '../../../src-main/engine/paths.ts';
 import { useWasm } from '../backend/helpers.ts';
 import { compileTflite, type TfliteRunner } from './litert.ts';
-import { everyLayerModel, randomiseBatchNorm, zooStudent, ZOO_CLASSIFIERS } from './student-fixtures.ts';
+import { everyLayerModel, mnistImages, randomiseBatchNorm, zooStudent, ZOO_CLASSIFIERS } from './student-fixtures.ts';
 
 beforeAll(async () => {
   // Distillery's wasm kernels: the tfjs side (predict, calibration, the generator) in reasonable
@@ -299,18 +297,7 @@ describe('a trained model: the bundled LeNet-5 MNIST teacher', () => {
   it('int8 loses at most 0.5 accuracy points on MNIST test images and is ≥ 3.5× smaller', async () => {
     const teacher = await loadTeacher(join(bundledTeachersDir(), 'lenet5-mnist'));
     const graph = graphFromModel(teacher.model);
-    const load = async (split: 'train' | 'test', count: number, stride: number) => {
-      const source = await openDataset('mnist', split);
-      try {
-        const pre = new Preprocessor(source.shape, teacher.manifest.inputShape, teacher.manifest.preprocessing);
-        const indices = Uint32Array.from({ length: count }, (_, i) => i * stride);
-        const raw = new Uint8Array(count * source.shape[0] * source.shape[1] * source.shape[2]);
-        source.read(indices, raw);
-        return { x: tf.tensor4d(pre.apply(raw, count), [count, ...pre.inputShape]), labels: Array.from(indices, (i) => source.labels[i]!) };
-      } finally {
-        source.close();
-      }
-    };
+    const load = (split: 'train' | 'test', count: number, stride: number) => mnistImages(teacher.manifest, split, count, stride);
     // Calibration here on 128 training images stands in for a trained generator's samples (the
     // teacher has none); the test images are the first 1000 of the test split.
     const calibrationImages = await load('train', 128, 409);
