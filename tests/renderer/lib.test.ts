@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { capPoints, lossSeriesByPhase, metricKind, phaseSpans, pointFromProgress, qualitySeries, seriesOf, type PhaseSpan } from '@renderer/lib/series.ts';
-import { formatBytes, formatDuration, formatParams, formatRatio, formatScale, formatValue } from '@renderer/lib/format.ts';
+import { formatBytes, formatDuration, formatParams, formatRatio, formatScale, formatSizeChange, formatValue } from '@renderer/lib/format.ts';
 import { isModelFile, toDroppedFiles } from '@renderer/lib/files.ts';
 import { point } from './fixtures.ts';
 
@@ -61,6 +61,7 @@ describe('format', () => {
     expect(formatRatio(61_706 / 15_738)).toBe('3.9×');
     expect(formatRatio(61.7)).toBe('62×');
     expect(formatRatio(61_706 / 2_248_666)).toBe('0.03×');
+    expect([formatSizeChange(65_024, 20_992), formatSizeChange(5_982, 8_274)]).toEqual(['3.1× smaller', '1.4× larger']);
     expect(formatDuration(65)).toBe('1 min 05 s');
     expect(formatDuration(7260)).toBe('2 h 01 min');
     expect(formatDuration(null)).toBe('—');

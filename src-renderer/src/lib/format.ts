@@ -38,6 +38,14 @@ export function formatRatio(ratio: number): string {
   return `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}×`;
 }
 
+/**
+ * A model's size against a reference size: "3.1× smaller", or "1.4× larger" (an int8 ONNX file of
+ * a tiny model, whose quantization scales outweigh what int8 saves).
+ */
+export function formatSizeChange(referenceBytes: number, bytes: number): string {
+  return referenceBytes >= bytes ? `${formatRatio(referenceBytes / bytes)} smaller` : `${formatRatio(bytes / referenceBytes)} larger`;
+}
+
 /** 0.9876 → "98.8 %". */
 export function formatPercent(value: number | undefined | null, digits = 1): string {
   if (value === undefined || value === null || !Number.isFinite(value)) return '—';
