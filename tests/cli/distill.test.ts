@@ -1,22 +1,27 @@
 /**
  * `distillery distill --print-config`: the config a run would get (the reference's defaults for the
  * teacher's dataset with the options applied) without starting anything; the hint of a bad config
- * points to it.
+ * points to it. `distillery runs`: the list with each finished student's agreement and test accuracy.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { distillCommand } from '../../src-main/cli/commands/distill.ts';
+import { distillCommand, runsCommand, studentResult } from '../../src-main/cli/commands/distill.ts';
+import type { CliCommand } from '../../src-main/cli/command.ts';
 import { getMethod, resolveConfig } from '../../src-main/engine/methods/index.ts';
+import { RunStore } from '../../src-main/engine/runs/store.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
-async function distillCli(args: string[]): Promise<{ code: number; stdout: string }> {
+async function distillCli(args: string[], command: CliCommand = distillCommand): Promise<{ code: number; stdout: string }> {
   let stdout = '';
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   try {
-    const parsed = parseArgs({ args, options: distillCommand.options, allowPositionals: false, strict: true });
-    return { code: await distillCommand.run(parsed), stdout };
+    const parsed = parseArgs({ args, options: command.options, allowPositionals: false, strict: true });
+    return { code: await command.run(parsed), stdout };
   } finally {
     vi.restoreAllMocks();
   }
@@ -38,5 +43,30 @@ describe('distillery distill --print-config', () => {
       message: expect.stringContaining('Unrecognized key: "batches"'),
       hint: expect.stringContaining('distillery distill --method zskd --print-config'),
     });
+  });
+});
+
+describe('distillery runs', () => {
+  it("lists each finished run with its student's last agreement and test accuracy", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'distillery-runs-list-'));
+    try {
+      const identity = { method: 'rdskd', dataset: 'mnist', config: {}, teacher: {}, student: {} };
+      const done = RunStore.create(root, identity, { id: 'done-run' });
+      const last = { generator: { total: 1.5 }, student: { kd: 0.25, agreement: 0.9277, testAccuracy: 0.97634 } };
+      done.writeSummary({ last });
+      done.setStatus('done', { position: { phaseIndex: 2, step: 0, globalStep: 12800 } });
+      done.close();
+      RunStore.create(root, { ...identity, method: 'zskt' }, { id: 'new-run' }).close();
+      const { code, stdout } = await distillCli(['--out', root], runsCommand);
+      expect(code).toBe(0);
+      const lines = stdout.trim().split('\n');
+      expect(lines.find((l) => l.startsWith('done-run'))).toMatch(/rdskd +mnist +done +12800 steps +agreement 0\.928, test accuracy 0\.9763$/);
+      expect(lines.find((l) => l.startsWith('new-run'))).toMatch(/zskt +mnist +created +not started$/);
+      expect(studentResult({ last: { joint: { kd: 0.4, agreement: 0.5 } } })).toBe('agreement 0.500');
+      expect(studentResult({ last: { generator: { total: 1 } } })).toBe('');
+      expect(studentResult(null)).toBe('');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBackendName, type BackendName } from '../../engine/index.ts';
 import { expandDottedKeys, METHOD_IDS, RunControl } from '../../engine/methods/index.ts';
 import { MANIFEST_FILE, readManifest } from '../../engine/models/index.ts';
-import { listRuns } from '../../engine/runs/store.ts';
+import { listRuns, type RunListing } from '../../engine/runs/store.ts';
 import { resumeDistillation, runConfig, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
 import { STUDENT_WIDTH_MAX, studentWidthSchema } from '../../common/contract.ts';
 import { progressPrinter } from './progress-line.ts';
@@ -213,8 +213,26 @@ export const runsCommand: CliCommand = {
     }
     for (const run of runs) {
       const pos = run.position ? `${run.position.globalStep} steps` : 'not started';
-      out.print(`${run.id}  ${run.method.padEnd(13)} ${run.dataset.padEnd(8)} ${run.status.padEnd(9)} ${pos}`);
+      const result = studentResult(run.summary);
+      out.print(`${run.id}  ${run.method.padEnd(13)} ${run.dataset.padEnd(8)} ${run.status.padEnd(11)} ${pos.padEnd(12)}${result ? ` ${result}` : ''}`.trimEnd());
     }
     return 0;
   },
 };
+
+/**
+ * A finished run's student in numbers, from its summary: the last agreement with the teacher (on
+ * held-out generated images) and the last test accuracy where the run logged one, e.g.
+ * "agreement 0.928, test accuracy 0.9763"; '' for a run without.
+ */
+export function studentResult(summary: RunListing['summary']): string {
+  const last = (summary as { last?: Record<string, Record<string, number>> } | null)?.last;
+  if (!last) return '';
+  // The phase in which the student trained is the last one that evaluated it.
+  const values = Object.values(last).reverse().find((v) => typeof v.agreement === 'number' || typeof v.testAccuracy === 'number');
+  if (!values) return '';
+  return [
+    typeof values.agreement === 'number' ? `agreement ${values.agreement.toFixed(3)}` : '',
+    typeof values.testAccuracy === 'number' ? `test accuracy ${values.testAccuracy.toFixed(4)}` : '',
+  ].filter(Boolean).join(', ');
+}
