@@ -9,14 +9,9 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import os from 'node:os';
-import { resolve } from 'node:path';
-import { initBackend } from '../src-main/engine/backend/index.ts';
 import { loadTestSet } from '../src-main/engine/data/test-set.ts';
-import { graphFromModel } from '../src-main/engine/export/graph.ts';
-import { calibrateOnRun } from '../src-main/engine/export/index.ts';
 import { toOnnx, type OnnxOptions } from '../src-main/engine/export/onnx.ts';
-import { openRun } from '../src-main/engine/metrics/run-samples.ts';
-import { BenchUsageError, parseBenchArgs } from './options.ts';
+import { openCalibratedRun } from './calibrated-run.ts';
 
 const USAGE = 'npm run bench -- onnx <run folder> [--batches 8] [--batch-size 64] [--test-data mnist]';
 const OPTIONS = { batches: { type: 'string' }, 'batch-size': { type: 'string' }, 'test-data': { type: 'string' } } as const;
@@ -43,16 +38,8 @@ async function onnxAccuracy(file: Uint8Array, x: tf.Tensor4D, labels: Int32Array
 }
 
 export async function main(args: string[]): Promise<number> {
-  const opts = parseBenchArgs(args, OPTIONS, USAGE, true);
-  const [runDir, ...extra] = opts.positionals;
-  if (!runDir || extra.length > 0) throw new BenchUsageError(runDir ? `one run folder, got ${opts.positionals.length}` : 'no run folder', USAGE);
-  const batches = opts.int('batches') ?? 8;
-  const batchSize = opts.int('batch-size') ?? 64;
-  await initBackend({ prefer: 'wasm' });
-  const run = await openRun(resolve(runDir));
+  const { opts, run, graph, calibration, description } = await openCalibratedRun(args, OPTIONS, USAGE);
   try {
-    const graph = graphFromModel(run.student);
-    const { calibration, description } = calibrateOnRun(run, graph, batches, batchSize);
     const variants: { id: string; options: OnnxOptions }[] = [
       { id: 'float32', options: {} },
       { id: 'int8', options: { quantization: calibration, weightScales: 'per-channel' } },

@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { stringOption, type ParsedValues } from '../src-main/cli/command.ts';
 
-type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
+export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
 /** A bench's command line that does not parse: bin/bench.js prints the message and the usage, exit 2. */
 export class BenchUsageError extends Error {

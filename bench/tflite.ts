@@ -16,14 +16,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend } from '../src-main/engine/backend/index.ts';
 import { loadTestSet } from '../src-main/engine/data/test-set.ts';
-import { graphFromModel } from '../src-main/engine/export/graph.ts';
-import { calibrateOnRun } from '../src-main/engine/export/index.ts';
 import { toTflite, type TfliteOptions } from '../src-main/engine/export/tflite.ts';
-import { openRun } from '../src-main/engine/metrics/run-samples.ts';
 import { compileTflite } from '../tests/engine/export/litert.ts';
-import { BenchUsageError, parseBenchArgs } from './options.ts';
+import { openCalibratedRun } from './calibrated-run.ts';
 import type { Int8ExportRecord, Int8VariantResult } from './results-page.ts';
 
 const USAGE = 'npm run bench -- tflite <run folder> [--batches 8] [--batch-size 64] [--test-data mnist] [--out DIR] [--record FILE]';
@@ -93,17 +89,9 @@ function interpreterAccuracies(files: Map<string, Uint8Array>, x: tf.Tensor4D, l
 }
 
 export async function main(args: string[]): Promise<number> {
-  const opts = parseBenchArgs(args, OPTIONS, USAGE, true);
-  const [runDir, ...extra] = opts.positionals;
-  if (!runDir || extra.length > 0) throw new BenchUsageError(runDir ? `one run folder, got ${opts.positionals.length}` : 'no run folder', USAGE);
-  const batches = opts.int('batches') ?? 8;
-  const batchSize = opts.int('batch-size') ?? 64;
-  await initBackend({ prefer: 'wasm' });
-  const run = await openRun(resolve(runDir));
+  const { opts, run, graph, calibration, description, batches, batchSize } = await openCalibratedRun(args, OPTIONS, USAGE);
   try {
     const testSpec = opts.string('test-data') ?? run.record.dataset;
-    const graph = graphFromModel(run.student);
-    const { calibration, description } = calibrateOnRun(run, graph, batches, batchSize);
     const files = new Map(VARIANTS.map((v) => [v.id, toTflite(graph, { ...v.options, ...(v.id.startsWith('int8') ? { quantization: calibration } : {}) })]));
     const out = opts.string('out');
     if (out) {
