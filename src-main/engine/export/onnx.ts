@@ -190,8 +190,9 @@ class OnnxGraphBuilder {
   }
 
   /**
-   * A conv / dense layer's weights ([out, ...], the output channel first) and bias as graph inputs:
-   * float32 initializers, or (int8) int8 weights and int32 biases each behind a DequantizeLinear.
+   * A conv / dense layer's weights and bias as graph inputs: float32 initializers, or (int8) int8
+   * weights and int32 biases each behind a DequantizeLinear — then `dims` must put the output
+   * channel first (the per-channel scales' axis 0).
    * `input` is the tensor the layer reads (its scale is the bias's input scale).
    */
   weightsAndBias(name: string, dims: number[], weights: Float32Array, bias: Float32Array, input: string): [string, string] {
@@ -294,14 +295,12 @@ class OnnxGraphBuilder {
       }
       case 'dense': {
         const [inUnits, outUnits] = node.weightsShape;
-        if (!this.qdq) {
-          const [weight, bias] = this.weightsAndBias(name, [inUnits, outUnits], node.weights, node.bias, node.inputs[0]!);
-          this.withActivation(node.activation, output, (into) => this.node('Gemm', name, [inputs[0]!, weight, bias], into), name);
-          return;
-        }
-        // int8: [out, in] so that the output channel is the weights' axis 0, as for convs.
-        const [weight, bias] = this.weightsAndBias(name, [outUnits, inUnits], transpose2d(node.weights, inUnits, outUnits), node.bias, node.inputs[0]!);
-        this.withActivation(node.activation, output, (into) => this.node('Gemm', name, [inputs[0]!, weight, bias], into, [int('transB', 1)]), name);
+        // int8: [out, in] (Gemm's transB) so that the output channel is the weights' axis 0, as for convs.
+        const outFirst = this.qdq !== null;
+        const [weight, bias] = outFirst
+          ? this.weightsAndBias(name, [outUnits, inUnits], transpose2d(node.weights, inUnits, outUnits), node.bias, node.inputs[0]!)
+          : this.weightsAndBias(name, [inUnits, outUnits], node.weights, node.bias, node.inputs[0]!);
+        this.withActivation(node.activation, output, (into) => this.node('Gemm', name, [inputs[0]!, weight, bias], into, outFirst ? [int('transB', 1)] : undefined), name);
         return;
       }
       case 'add':
