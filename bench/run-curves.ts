@@ -40,6 +40,13 @@ export function accuracyCurve(method: string, records: readonly MetricRecord[]):
   };
 }
 
+/** The method, with its generator learning rate where the config has one (runs that differ only in it). */
+export function runLabel(method: string, config: unknown): string {
+  const c = config as { lrG?: unknown; generator?: { lr?: unknown } } | null;
+  const lrG = c?.lrG ?? c?.generator?.lr;
+  return typeof lrG === 'number' ? `${method} lr_G ${lrG}` : method;
+}
+
 export async function main(args: string[]): Promise<number> {
   const { string, positionals } = parseBenchArgs(args, OPTIONS, USAGE, true);
   const out = string('out');
@@ -47,7 +54,7 @@ export async function main(args: string[]): Promise<number> {
   if (!positionals.length) throw new BenchUsageError('name at least one run folder', USAGE);
   const series: Series[] = positionals.map((dir) => {
     const store = RunStore.open(dir);
-    const curve = accuracyCurve(store.record.method, store.readMetrics());
+    const curve = accuracyCurve(runLabel(store.record.method, store.record.config), store.readMetrics());
     if (!curve) throw new BenchUsageError(`run ${basename(dir)} logged no test accuracy (start runs with --test-data)`, USAGE);
     console.log(JSON.stringify({ run: store.id, label: curve.label, points: curve.x.length, last: curve.y.at(-1) }));
     return { label: curve.label, x: curve.x, y: curve.y, markers: true };

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { accuracyCurve, main } from '../../bench/run-curves.ts';
+import { accuracyCurve, main, runLabel } from '../../bench/run-curves.ts';
 import { RunStore, type MetricRecord } from '../../src-main/engine/runs/store.ts';
 
 const record = (phase: string, phaseIndex: number, step: number, total: number, values: Record<string, number>): MetricRecord => ({
@@ -42,6 +42,7 @@ describe('bench run-curves', () => {
   it('takes the test accuracy of the phase in which the student trains, x in percent of that phase', () => {
     expect(accuracyCurve('rdskd', metrics)).toEqual({ label: 'rdskd (student, 200 steps)', x: [25, 100], y: [0.5, 0.9] });
     expect(accuracyCurve('rdskd', metrics.slice(0, 3))).toBeNull();
+    expect([runLabel('dafl', { lrG: 0.2 }), runLabel('rdskd', { generator: { lr: 0.001 } }), runLabel('zskd', { synthesis: {} })]).toEqual(['dafl lr_G 0.2', 'rdskd lr_G 0.001', 'zskd']);
   });
 
   it('writes a PNG for runs with test accuracy and refuses a run without, naming it', async () => {
