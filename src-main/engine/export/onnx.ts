@@ -111,10 +111,8 @@ function rawData(values: Float32Array | Int32Array | Int8Array): Uint8Array {
   if (values instanceof Int8Array) return new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const bytes = new Uint8Array(values.length * 4);
   const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) {
-    if (values instanceof Float32Array) view.setFloat32(i * 4, values[i]!, true);
-    else view.setInt32(i * 4, values[i]!, true);
-  }
+  if (values instanceof Float32Array) for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  else for (let i = 0; i < values.length; i++) view.setInt32(i * 4, values[i]!, true);
   return bytes;
 }
 
