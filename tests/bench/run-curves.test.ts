@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { accuracyCurve, main, runLabel } from '../../bench/run-curves.ts';
 import { RunStore, type MetricRecord } from '../../src-main/engine/runs/store.ts';
+import { tempDirs } from '../temp-dirs.ts';
 
 const record = (phase: string, phaseIndex: number, step: number, total: number, values: Record<string, number>): MetricRecord => ({
   globalStep: step,
@@ -15,15 +15,10 @@ const record = (phase: string, phaseIndex: number, step: number, total: number, 
   values,
 });
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('run-curves-');
 
 function runWith(records: MetricRecord[]): string {
-  const root = mkdtempSync(join(tmpdir(), 'run-curves-'));
-  dirs.push(root);
-  const store = RunStore.create(root, { method: 'rdskd', dataset: 'mnist', config: {}, teacher: {}, student: {} }, { id: 'r' });
+  const store = RunStore.create(tmp(), { method: 'rdskd', dataset: 'mnist', config: {}, teacher: {}, student: {} }, { id: 'r' });
   for (const r of records) store.appendMetrics(r);
   store.close();
   return store.dir;
@@ -46,8 +41,7 @@ describe('bench run-curves', () => {
   });
 
   it('writes a PNG for runs with test accuracy and refuses a run without, naming it', async () => {
-    const out = join(mkdtempSync(join(tmpdir(), 'run-curves-out-')), 'c.png');
-    dirs.push(join(out, '..'));
+    const out = join(tmp(), 'c.png');
     expect(await main([runWith(metrics), '--out', out])).toBe(0);
     expect(readFileSync(out).subarray(1, 4).toString('ascii')).toBe('PNG');
     await expect(main([runWith(metrics.slice(0, 3)), '--out', out])).rejects.toThrow(/run r logged no test accuracy/);

@@ -4,14 +4,12 @@
  * points to it. `distillery runs`: the list with each finished student's agreement and test accuracy.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { distillCommand, runsCommand, studentResult } from '../../src-main/cli/commands/distill.ts';
 import type { CliCommand } from '../../src-main/cli/command.ts';
 import { getMethod, resolveConfig } from '../../src-main/engine/methods/index.ts';
 import { RunStore } from '../../src-main/engine/runs/store.ts';
+import { tempDirs } from '../temp-dirs.ts';
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -47,26 +45,23 @@ describe('distillery distill --print-config', () => {
 });
 
 describe('distillery runs', () => {
+  const tmp = tempDirs('distillery-runs-list-');
   it("lists each finished run with its student's last agreement and test accuracy", async () => {
-    const root = mkdtempSync(join(tmpdir(), 'distillery-runs-list-'));
-    try {
-      const identity = { method: 'rdskd', dataset: 'mnist', config: {}, teacher: {}, student: {} };
-      const done = RunStore.create(root, identity, { id: 'done-run' });
-      const last = { generator: { total: 1.5 }, student: { kd: 0.25, agreement: 0.9277, testAccuracy: 0.97634 } };
-      done.writeSummary({ last });
-      done.setStatus('done', { position: { phaseIndex: 2, step: 0, globalStep: 12800 } });
-      done.close();
-      RunStore.create(root, { ...identity, method: 'zskt' }, { id: 'new-run' }).close();
-      const { code, stdout } = await distillCli(['--out', root], runsCommand);
-      expect(code).toBe(0);
-      const lines = stdout.trim().split('\n');
-      expect(lines.find((l) => l.startsWith('done-run'))).toMatch(/rdskd +mnist +done +12800 steps +agreement 0\.928, test accuracy 0\.9763$/);
-      expect(lines.find((l) => l.startsWith('new-run'))).toMatch(/zskt +mnist +created +not started$/);
-      expect(studentResult({ last: { joint: { kd: 0.4, agreement: 0.5 } } })).toBe('agreement 0.500');
-      expect(studentResult({ last: { generator: { total: 1 } } })).toBe('');
-      expect(studentResult(null)).toBe('');
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const root = tmp();
+    const identity = { method: 'rdskd', dataset: 'mnist', config: {}, teacher: {}, student: {} };
+    const done = RunStore.create(root, identity, { id: 'done-run' });
+    const last = { generator: { total: 1.5 }, student: { kd: 0.25, agreement: 0.9277, testAccuracy: 0.97634 } };
+    done.writeSummary({ last });
+    done.setStatus('done', { position: { phaseIndex: 2, step: 0, globalStep: 12800 } });
+    done.close();
+    RunStore.create(root, { ...identity, method: 'zskt' }, { id: 'new-run' }).close();
+    const { code, stdout } = await distillCli(['--out', root], runsCommand);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines.find((l) => l.startsWith('done-run'))).toMatch(/rdskd +mnist +done +12800 steps +agreement 0\.928, test accuracy 0\.9763$/);
+    expect(lines.find((l) => l.startsWith('new-run'))).toMatch(/zskt +mnist +created +not started$/);
+    expect(studentResult({ last: { joint: { kd: 0.4, agreement: 0.5 } } })).toBe('agreement 0.500');
+    expect(studentResult({ last: { generator: { total: 1 } } })).toBe('');
+    expect(studentResult(null)).toBe('');
   });
 });

@@ -4,18 +4,18 @@
  * how-to-load line; the outputs load in onnxruntime and LiteRT; bad option combinations are
  * BAD_INPUT (exit code 2 in main).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportCommand, resolveRunDir } from '../../src-main/cli/commands/export.ts';
 import { useWasm } from '../engine/backend/helpers.ts';
 import { compileTflite } from '../engine/export/litert.ts';
 import { TINY_CLASSES, TINY_PIXELS, tinyRun } from '../engine/export/tiny-run.ts';
+import { tempDir } from '../temp-dirs.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'distillery-cli-export-'));
+const root = tempDir('distillery-cli-export-');
 let runDir: string;
 
 beforeAll(async () => {
@@ -24,7 +24,6 @@ beforeAll(async () => {
 }, 300_000);
 
 afterEach(() => vi.restoreAllMocks());
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Runs the command as main() would (parseArgs with its options); returns its exit code and stdout. */
 async function exportCli(args: string[]): Promise<{ code: number; stdout: string }> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineHost } from '../../src-main/node/host.ts';
 import { startWebBridge, type WebBridge } from '../../src-main/node/web-bridge.ts';
+import { tempDir } from '../temp-dirs.ts';
 
 describe('EngineHost.dispatch', () => {
   const host = new EngineHost();
@@ -43,7 +43,7 @@ describe('EngineHost.dispatch', () => {
 
 describe('web bridge', () => {
   let bridge: WebBridge;
-  const root = mkdtempSync(join(tmpdir(), 'distillery-renderer-'));
+  const root = tempDir('distillery-renderer-');
 
   beforeAll(async () => {
     writeFileSync(join(root, 'index.html'), '<!doctype html><title>t</title>');

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineHost } from '../../src-main/node/host.ts';
 import { RunManager, thin } from '../../src-main/node/run-manager.ts';
 import type { MetricRecord } from '../../src-main/engine/runs/store.ts';
+import { tempDirs } from '../temp-dirs.ts';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'distillery-data-'));
+const tmp = tempDirs('distillery-run-manager-');
+const dataDir = tmp();
 
 describe('run requests', () => {
   const host = new EngineHost({ dataDir });
@@ -60,9 +60,9 @@ describe('export destinations', () => {
     const tf = await import('@tensorflow/tfjs');
     await tf.setBackend('cpu');
     const { buildLeNet5Half, saveModel } = await import('../../src-main/engine/models/index.ts');
-    const home = mkdtempSync(join(tmpdir(), 'distillery-export-home-'));
-    const picked = mkdtempSync(join(tmpdir(), 'distillery-picked-'));
-    const other = mkdtempSync(join(tmpdir(), 'distillery-other-'));
+    const home = tmp();
+    const picked = tmp();
+    const other = tmp();
     // A finished run as the run store leaves it.
     const runDir = join(home, 'runs', 'run-1');
     mkdirSync(runDir, { recursive: true });
@@ -110,7 +110,7 @@ describe('export destinations', () => {
     const { tinyRun } = await import('../engine/export/tiny-run.ts');
     const { existsSync } = await import('node:fs');
     await useWasm();
-    const home = mkdtempSync(join(tmpdir(), 'distillery-export-int8-'));
+    const home = tmp();
     await tinyRun(home, 'rdskd', 'tiny');
     const host = new EngineHost({ dataDir: home });
     const result = await host.dispatch('exportRun', { runId: 'tiny', format: 'tflite', int8: true });

@@ -1,17 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { teacherHandlers, flattenConfig, hasHelp, methodHyperParameters, resolveTeacher } from '../../src-main/node/teachers.ts';
 import { EngineHost } from '../../src-main/node/host.ts';
 import { buildLeNet5, buildLeNet5Half, buildWideResNet, saveModel, type TeacherManifest } from '../../src-main/engine/models/index.ts';
 import { METHODS, METHOD_IDS } from '../../src-main/engine/methods/index.ts';
 import type { TeacherInfo } from '../../src-main/common/contract.ts';
+import { tempDirs } from '../temp-dirs.ts';
 
 type Dropped = { name: string; base64: string };
 
-const root = mkdtempSync(join(tmpdir(), 'distillery-teachers-'));
+const tmp = tempDirs('distillery-teachers-');
+const root = tmp();
 const bundledDir = join(root, 'bundled');
 const dataDir = join(root, 'data');
 const importedDir = join(dataDir, 'teachers');
@@ -64,7 +65,6 @@ describe('teacher handlers', () => {
     lenetFiles = await saveAndRead(lenet, join(bundledDir, 'lenet5-test'), true);
     bareFiles = await saveAndRead(buildLeNet5({ inputShape: [28, 28, 1], numClasses: 10, name: 'my-lenet' }), join(root, 'bare'), false);
   });
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('lists and inspects the bundled teacher', async () => {
     const list = await handlers.listTeachers({});
@@ -177,7 +177,7 @@ describe('teacher handlers', () => {
       const error = await rejection(handlers.inspectTeacher({ teacherId: id }));
       expect(error.code).toBe('BAD_INPUT');
     }
-    const outside = mkdtempSync(join(tmpdir(), 'distillery-outside-'));
+    const outside = tmp();
     await saveAndRead(buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10 }), outside, true);
     mkdirSync(importedDir, { recursive: true });
     symlinkSync(outside, join(importedDir, 'linked'));
@@ -185,7 +185,6 @@ describe('teacher handlers', () => {
     expect(linked.code).toBe('BAD_INPUT');
     expect(linked.message).toContain('outside');
     rmSync(join(importedDir, 'linked'));
-    rmSync(outside, { recursive: true, force: true });
   });
 
   it('sizes the student zoo for the teacher', async () => {
@@ -303,7 +302,7 @@ describe('teacher handlers', () => {
 });
 
 describe('EngineHost validation of the teacher requests', () => {
-  const host = new EngineHost({ dataDir: mkdtempSync(join(tmpdir(), 'distillery-host-')) });
+  const host = new EngineHost({ dataDir: tmp() });
 
   const expectBadInput = async (name: string, payload: unknown, pattern?: RegExp): Promise<void> => {
     const result = await host.dispatch(name, payload);
@@ -350,7 +349,7 @@ describe('EngineHost validation of the teacher requests', () => {
 });
 
 describe('opening a teacher with the system dialog (desktop app)', () => {
-  const home = mkdtempSync(join(tmpdir(), 'distillery-open-'));
+  const home = tmp();
   const modelDir = join(home, 'picked', 'my-model');
   const outside = join(home, 'elsewhere');
   let answer: string | null = null;
@@ -371,7 +370,6 @@ describe('opening a teacher with the system dialog (desktop app)', () => {
     mkdirSync(outside, { recursive: true });
     writeFileSync(join(modelDir, 'unrelated.bin'), 'not a weight file');
   });
-  afterAll(() => rmSync(home, { recursive: true, force: true }));
 
   it('answers unavailable without a dialog (browser mode), and validates the payload first', async () => {
     const browser = new EngineHost({ dataDir: join(home, 'browser-data') });

@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDataset, openSvhnMat, readMatVariables } from '../../../src-main/engine/data/index.ts';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import { cifarBatch, doubles, matFile, writeFile, type MatVar } from './formats.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'distillery-cifar-svhn-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('distillery-cifar-svhn-');
 
 describe('CIFAR-10 binary batches', () => {
   const pixel = (batch: number) => (n: number, c: number, p: number): number => (batch * 50 + n * 13 + c * 80 + p) % 256;

@@ -1,16 +1,12 @@
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDataset, openImageFolder } from '../../../src-main/engine/data/index.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'distillery-folder-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('distillery-folder-');
 
 function png(path: string, w: number, h: number, rgba: (x: number, y: number) => [number, number, number, number], colorType: 0 | 2 | 6 = 6): void {
   const img = new PNG({ width: w, height: h });

@@ -1,16 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openDataset, openIdxDataset, readIdxLabels } from '../../../src-main/engine/data/index.ts';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import { idxBytes, writeFile, writeIdx } from './formats.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'distillery-idx-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('distillery-idx-');
 
 const N = 37;
 const H = 5;

@@ -9,8 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as flatbuffers from 'flatbuffers';
 import { Model, TensorType } from '../../../src-main/engine/export/tflite/generated/schema_generated.ts';
@@ -20,8 +19,9 @@ import { loadModel } from '../../../src-main/engine/models/index.ts';
 import { useWasm } from '../backend/helpers.ts';
 import { compileTflite } from './litert.ts';
 import { TINY_CLASSES, TINY_PIXELS, TINY_SHAPE, tinyRun } from './tiny-run.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'distillery-export-run-'));
+const root = tempDir('distillery-export-run-');
 let rdskdRun: string;
 let student: tf.LayersModel;
 let images: tf.Tensor4D;
@@ -38,7 +38,6 @@ beforeAll(async () => {
 afterAll(() => {
   student?.dispose();
   images?.dispose();
-  rmSync(root, { recursive: true, force: true });
 });
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {

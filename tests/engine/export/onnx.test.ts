@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import protobuf from 'protobufjs';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +12,9 @@ import { loadTeacher, saveModel } from '../../../src-main/engine/models/index.ts
 import { bundledTeachersDir } from '../../../src-main/engine/paths.ts';
 import { RUN_FILES } from '../../../src-main/engine/runs/store.ts';
 import { everyLayerModel, mnistImages, ZOO_CLASSIFIERS, zooStudent } from './student-fixtures.ts';
+import { tempDirs } from '../../temp-dirs.ts';
 
+const tmp = tempDirs('distillery-onnx-');
 const schemaDir = join(dirname(fileURLToPath(import.meta.url)), '../../../src-main/engine/export/onnx');
 
 beforeAll(async () => {
@@ -128,7 +129,7 @@ describe('ONNX export', () => {
   });
 
   it('exports a finished run\'s student to a file that onnxruntime loads', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'distillery-onnx-'));
+    const runDir = tmp();
     const model = zooStudent(ZOO_CLASSIFIERS.find((s) => s.name === 'lenet5-half')!);
     await saveModel(model, join(runDir, RUN_FILES.student));
     writeFileSync(join(runDir, RUN_FILES.config), JSON.stringify({ method: 'rdskd' }));
@@ -164,7 +165,7 @@ describe('ONNX int8 (QDQ)', () => {
     const more = tf.randomNormal([64, ...spec.reference.shape], 0, 1, 'float32', 22) as tf.Tensor4D;
     const float = toOnnx(graph);
     const int8 = toOnnx(graph, { quantization: calibrationFromSamples(graph, [x, more]), weightScales });
-    const optimized = join(mkdtempSync(join(tmpdir(), 'distillery-onnx-int8-')), 'optimized.onnx');
+    const optimized = join(tmp(), 'optimized.onnx');
     const expected = (await runOnnx(float, x)).data;
     const { data } = await runOnnx(int8, x, optimized);
     const error = relativeError(data, expected);

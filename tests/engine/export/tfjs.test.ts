@@ -1,17 +1,19 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Float16Array } from '@petamoriken/float16';
 import { exportRun } from '../../../src-main/engine/export/index.ts';
 import { toFloat16 } from '../../../src-main/engine/export/tfjs.ts';
 import { buildLeNet5Half, loadModel, saveModel } from '../../../src-main/engine/models/index.ts';
 import { RUN_FILES } from '../../../src-main/engine/runs/store.ts';
+import { tempDirs } from '../../temp-dirs.ts';
+
+const tmp = tempDirs('distillery-run-');
 
 /** A finished run folder as the run store leaves it: config, summary, the student. */
 async function fakeRun(): Promise<{ runDir: string; model: tf.LayersModel }> {
-  const runDir = mkdtempSync(join(tmpdir(), 'distillery-run-'));
+  const runDir = tmp();
   const model = buildLeNet5Half({ inputShape: [32, 32, 1], numClasses: 10 });
   await saveModel(model, join(runDir, RUN_FILES.student));
   writeFileSync(join(runDir, RUN_FILES.config), JSON.stringify({ method: 'rdskd' }));
@@ -66,7 +68,7 @@ describe('TensorFlow.js export', () => {
   });
 
   it('refuses a run that has not finished', async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'distillery-run-'));
+    const runDir = tmp();
     await expect(exportRun(runDir, join(runDir, 'out'), { format: 'tfjs' })).rejects.toThrow(/has not finished/);
   });
 });

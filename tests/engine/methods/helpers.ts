@@ -2,9 +2,6 @@
  * Tiny models and run helpers for the method smoke tests (cpu backend, 4×4×1 inputs, 4 classes).
  */
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MethodContext } from '../../../src-main/engine/methods/index.ts';
 
 export const SHAPE = [4, 4, 1] as const;
@@ -86,16 +83,4 @@ export function identity(method: string, config: unknown) {
 
 export function weightsOf(model: tf.LayersModel): number[][] {
   return model.getWeights().map((t) => Array.from(t.dataSync()));
-}
-
-export class TempDirs {
-  private readonly dirs: string[] = [];
-  make(): string {
-    const d = mkdtempSync(join(tmpdir(), 'distillery-methods-'));
-    this.dirs.push(d);
-    return d;
-  }
-  cleanup(): void {
-    for (const d of this.dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  }
 }

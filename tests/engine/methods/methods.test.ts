@@ -3,14 +3,13 @@
  * snapshot, the frozen generator in the student phase, resume across the phase boundary, memory.
  * The generator is the model zoo's DAFL generator at 8×8×1 (real layers, tiny spatial size).
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import { defaultGeneratorFactory, getMethod, METHODS, resolveConfig, runMethod, type MethodContext } from '../../../src-main/engine/methods/index.ts';
 import { RunStore, type MetricRecord } from '../../../src-main/engine/runs/store.ts';
+import { tempDirs } from '../../temp-dirs.ts';
 
 const SHAPE = [4, 4, 1] as const;
 const K = 4;
@@ -62,15 +61,7 @@ const tiny = {
   dafl: { latentDim: 6, epochs: 2, itersPerEpoch: 2, batchSize: 8, checkpointEvery: 2, sampleEvery: 0, evalEvery: 2, evalSamples: 16 },
 };
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'distillery-methods-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('distillery-methods-');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -3,7 +3,7 @@
  * the variant without BatchNorm statistics, the pool written to the run folder, exact resume in the
  * middle of a batch and across batches / phases, no tensor leaks.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -15,11 +15,11 @@ import { totalVariationLossFast } from '../../../src-main/engine/methods/deepinv
 import { impressionTargets, zskdDefaults } from '../../../src-main/engine/methods/zskd.ts';
 import { RunStore } from '../../../src-main/engine/runs/store.ts';
 import { modelTraits } from '../../../src-main/engine/models/index.ts';
-import { bnClassifier, denseClassifier, disposeContext, identity, K, makeContext, SHAPE, TempDirs, weightsOf } from './helpers.ts';
+import { bnClassifier, denseClassifier, disposeContext, identity, K, makeContext, SHAPE, weightsOf } from './helpers.ts';
 import { KILL_TEST_CONFIG } from './kill-config.ts';
+import { tempDirs } from '../../temp-dirs.ts';
 
-const temp = new TempDirs();
-afterEach(() => temp.cleanup());
+const tmp = tempDirs('distillery-methods-');
 beforeAll(async () => {
   await tf.setBackend('cpu');
   await tf.ready();
@@ -43,9 +43,9 @@ async function collect(method: string, config: unknown, ctx: MethodContext, maxS
 /** Runs uninterrupted, and in three pieces with a fresh student each time; returns both. */
 async function resumeComparison(method: string, config: unknown, ctxOf: (seed: number) => MethodContext, pieces: number[]) {
   const a = ctxOf(5);
-  const rootA = temp.make();
+  const rootA = tmp();
   await runMethod({ definition: getMethod(method), config: config as never, context: a, store: RunStore.create(rootA, identity(method, config), { id: 'a' }) });
-  const rootB = temp.make();
+  const rootB = tmp();
   const b = [ctxOf(5)];
   await runMethod({ definition: getMethod(method), config: config as never, context: b[0]!, store: RunStore.create(rootB, identity(method, config), { id: 'b' }), maxSteps: pieces[0] });
   for (const [i, n] of pieces.slice(1).entries()) {
@@ -136,7 +136,7 @@ describe('DeepInversion', () => {
   it('a teacher without BatchNorm (LeNet5) runs the variant without r_feat and records it; "require" refuses', async () => {
     const config = resolveConfig(getMethod('deepinversion'), 'mnist', tinyDi);
     const ctx = makeContext(denseClassifier(1, 'teacher'), denseClassifier(5, 'student'));
-    const root = temp.make();
+    const root = tmp();
     const before = tf.memory().numTensors;
     await runMethod({ definition: getMethod('deepinversion'), config, context: ctx, store: RunStore.create(root, identity('deepinversion', config), { id: 'n' }) });
     expect(tf.memory().numTensors).toBe(before); // with checkpoints, sample grids and pool files
@@ -205,7 +205,7 @@ describe('ZSKD', () => {
   it('impressions: the loss falls, pixels renormalised to [0, 1], the pool in the teacher\'s input space, no leaks', async () => {
     const config = resolveConfig(getMethod('zskd'), 'mnist', { ...tinyZskd, synthesis: { ...tinyZskd.synthesis, iterations: 20, lr: 0.05 } });
     const ctx = makeContext(denseClassifier(1, 'teacher'), denseClassifier(5, 'student'));
-    const root = temp.make();
+    const root = tmp();
     const before = tf.memory().numTensors;
     await runMethod({ definition: getMethod('zskd'), config, context: ctx, store: RunStore.create(root, identity('zskd', config), { id: 'z' }) });
     expect(tf.memory().numTensors).toBe(before);
@@ -250,7 +250,7 @@ describe('DeepInversion killed with SIGKILL during synthesis', () => {
     const [synth, student] = getMethod('deepinversion').phases(config);
     const total = synth!.total + student!.total;
     const iterations = KILL_TEST_CONFIG.synthesis.iterations;
-    const dir = join(temp.make(), 'killed');
+    const dir = join(tmp(), 'killed');
     const proc = start(dir, false);
     let stderr = '';
     proc.stderr.on('data', (d) => (stderr += d));

@@ -3,18 +3,18 @@
  * and its documented absence on models without residual groups, cosine annealing, exact resume,
  * no tensor leaks.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { join } from 'node:path';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import { getMethod, losses, resolveConfig, runMethod } from '../../../src-main/engine/methods/index.ts';
 import { RunStore } from '../../../src-main/engine/runs/store.ts';
 import { modelTraits } from '../../../src-main/engine/models/index.ts';
-import { denseClassifier, disposeContext, groupClassifier, identity, makeContext, TempDirs, weightsOf } from './helpers.ts';
+import { denseClassifier, disposeContext, groupClassifier, identity, makeContext, weightsOf } from './helpers.ts';
+import { tempDirs } from '../../temp-dirs.ts';
 
 const tiny = { latentDim: 6, batchSize: 6, iterations: 4, student: { steps: 3 }, checkpointEvery: 2, sampleEvery: 0, evalEvery: 2, evalSamples: 8 };
-const temp = new TempDirs();
-afterEach(() => temp.cleanup());
+const tmp = tempDirs('distillery-methods-');
 beforeAll(async () => {
   await tf.setBackend('cpu');
   await tf.ready();
@@ -88,9 +88,9 @@ describe('ZSKT', () => {
   it('resumed runs equal an uninterrupted one, bit for bit, and continue the step count', async () => {
     const config = resolveConfig(getMethod('zskt'), 'cifar10', tiny);
     const a = wrnContext();
-    const rootA = temp.make();
+    const rootA = tmp();
     await runMethod({ definition: getMethod('zskt'), config, context: a, store: RunStore.create(rootA, identity('zskt', config), { id: 'a' }) });
-    const rootB = temp.make();
+    const rootB = tmp();
     await runMethod({ definition: getMethod('zskt'), config, context: wrnContext(), store: RunStore.create(rootB, identity('zskt', config), { id: 'b' }), maxSteps: 1 });
     const b = wrnContext(77); // a differently initialised student: the checkpoint must restore it
     await runMethod({ definition: getMethod('zskt'), config, context: b, store: RunStore.open(join(rootB, 'b')), resume: true });

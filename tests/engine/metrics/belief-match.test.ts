@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beliefMatch, beliefMatchFigure, matchingImages, teacherPushedNoise } from '../../../src-main/engine/metrics/belief-match.ts';
 import { encodeFigure, formatTick, niceTicks, Raster } from '../../../src-main/engine/metrics/plot.ts';
 import { tinyClassifier } from './tiny-classifier.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
 const K = 4;
 const classifier = (name: string, seed: number) => tinyClassifier(name, { numClasses: K, hidden: 16, seed });
@@ -15,7 +15,7 @@ let teacher: tf.LayersModel;
 let copy: tf.LayersModel;
 let other: tf.LayersModel;
 let candidates: tf.Tensor4D;
-let dir: string;
+const dir = tempDir('belief-match-');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -26,7 +26,6 @@ beforeAll(async () => {
   other = classifier('other', 7);
   other.setWeights(teacher.getWeights().map((w, i) => tf.tidy(() => tf.add(w, tf.mul(tf.randomNormal(w.shape, 0, 1, 'float32', 40 + i), 0.15)))));
   candidates = tf.randomNormal([64, 8, 8, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
-  dir = mkdtempSync(join(tmpdir(), 'belief-match-'));
 });
 
 afterAll(() => {
@@ -34,7 +33,6 @@ afterAll(() => {
   teacher.dispose();
   copy.dispose();
   other.dispose();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('belief-match probe', () => {

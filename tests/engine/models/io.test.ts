@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import {
   getClassifier,
@@ -16,13 +15,12 @@ import {
   saveModel,
   type TeacherManifest,
 } from '../../../src-main/engine/models/index.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
-let dir: string;
+const dir = tempDir('distillery-io-');
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  dir = mkdtempSync(join(tmpdir(), 'distillery-io-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);

@@ -1,11 +1,11 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getClassifier, loadModel } from '../../../src-main/engine/models/index.ts';
 import { saveTestTeacher } from '../test-teacher.ts';
 import { datasetDefaults, listRuns, resumeDistillation, RunStore, startDistillation } from '../../../src-main/engine/runs/index.ts';
+import { tempDirs } from '../../temp-dirs.ts';
 
 const SHAPE = [4, 4, 1] as const;
 const K = 4;
@@ -33,15 +33,7 @@ const tinyGenerator = (_kind: 'dafl' | 'zskt', o: { outputShape: readonly number
 const drive = { buildStudent: () => classifier(7, 'student'), buildGenerator: tinyGenerator };
 const overrides = { latentDim: 5, generator: { epochs: 1, itersPerEpoch: 4, batchSize: 8 }, student: { epochs: 1, itersPerEpoch: 4, batchSize: 8 }, checkpointEvery: 2, sampleEvery: 0, evalEvery: 0, evalSamples: 8 };
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'distillery-distill-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('distillery-distill-');
 
 async function writeTeacher(dir: string, seed = 1, shape: readonly [number, number, number] = SHAPE): Promise<void> {
   const model = classifier(seed, 'teacher', shape);

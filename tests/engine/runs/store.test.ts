@@ -1,8 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { fileURLToPath } from 'node:url';
@@ -14,16 +13,9 @@ import { encodeImageGrid } from '../../../src-main/engine/runs/png.ts';
 import { listRuns, RunStore, type MetricRecord } from '../../../src-main/engine/runs/store.ts';
 import { toyContext, toyMethod } from './toy-method.ts';
 import { toyConfig, toyIdentity } from './toy-identity.ts';
+import { tempDirs } from '../../temp-dirs.ts';
 
-const dirs: string[] = [];
-function tmp(): string {
-  const d = mkdtempSync(join(tmpdir(), 'distillery-runs-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempDirs('distillery-runs-');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

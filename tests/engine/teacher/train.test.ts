@@ -1,22 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src-main/engine/backend/index.ts';
 import { DistilleryError } from '../../../src-main/engine/errors.ts';
 import { loadTeacher, readManifest } from '../../../src-main/engine/models/index.ts';
 import { trainTeacher, type TrainTeacherResult } from '../../../src-main/engine/teacher/index.ts';
 import type { ProgressEvent } from '../../../src-main/engine/progress.ts';
+import { tempDir } from '../../temp-dirs.ts';
 
-let dir: string;
+const dir = tempDir('distillery-teacher-');
 beforeAll(async () => {
   // The wasm backend with Distillery's training kernels (the cpu backend is ~100× slower).
   await initBackend({ prefer: 'wasm' });
-  dir = mkdtempSync(join(tmpdir(), 'distillery-teacher-'));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Small: LeNet5-half on 2,048 MNIST training images (32 steps per epoch), evaluated on 500 test images.
 const small = { arch: 'lenet5-half', data: 'mnist', batchSize: 64, learningRate: 3e-3, trainLimit: 2048, testLimit: 500 } as const;
