@@ -75,6 +75,16 @@ export class ImageCanvas {
     });
   }
 
+  /**
+   * A new batch: the images x0 in every slot but the Adam moments 'm' and 'v', which restart at zero
+   * (both references build a new optimiser for each batch).
+   */
+  restart(x0: tf.Tensor): void {
+    tf.tidy(() => {
+      for (const name of this.slots.keys()) this.set(name, name === 'm' || name === 'v' ? tf.zerosLike(x0) : x0);
+    });
+  }
+
   private slot(name: string): tf.LayerVariable {
     const s = this.slots.get(name);
     if (!s) throw new Error(`no canvas slot ${name}`);
@@ -394,14 +404,8 @@ export function createDeepInversionSession(ctx: MethodContext, c: DeepInversionC
     const batch = Math.floor(step / s.iterations);
     const it = step % s.iterations;
     if (it === 0) {
-      // A new batch: fresh images N(0, 1) and fresh Adam moments (the reference builds a new optimiser).
-      tf.tidy(() => {
-        const x0 = tf.randomNormal(shape as unknown as number[], 0, 1, 'float32', deriveSeed(c.seed, phase, batch, 0x1a17));
-        canvas.set('x', x0);
-        canvas.set('best', x0);
-        canvas.set('m', tf.zerosLike(x0));
-        canvas.set('v', tf.zerosLike(x0));
-      });
+      // A new batch: fresh images N(0, 1), also the best so far.
+      tf.tidy(() => canvas.restart(tf.randomNormal(shape as unknown as number[], 0, 1, 'float32', deriveSeed(c.seed, phase, batch, 0x1a17))));
       state.bestCost = null;
     }
     const rng = mulberry32(deriveSeed(c.seed, phase, step));

@@ -153,12 +153,7 @@ export function createZskdSession(ctx: MethodContext, c: ZskdConfig): MethodSess
     const batch = Math.floor(step / s.iterations);
     const it = step % s.iterations;
     if (it === 0) {
-      tf.tidy(() => {
-        const u0 = tf.randomUniform(shape as unknown as number[], 0, 1, 'float32', deriveSeed(c.seed, phase, batch, 0x1a17));
-        canvas.set('x', u0);
-        canvas.set('m', tf.zerosLike(u0));
-        canvas.set('v', tf.zerosLike(u0));
-      });
+      tf.tidy(() => canvas.restart(tf.randomUniform(shape as unknown as number[], 0, 1, 'float32', deriveSeed(c.seed, phase, batch, 0x1a17))));
     }
     const y = targetsOf(batch);
     const values = tf.tidy(() => {
