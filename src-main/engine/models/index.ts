@@ -49,13 +49,6 @@ export {
   loadTeacher,
   checkModelMatches,
   readModelArtifacts,
-  saveOptimizerState,
-  loadOptimizerState,
-  saveCheckpoint,
-  loadCheckpoint,
-  hasCheckpoint,
   writeFileAtomic,
   type LoadedTeacher,
-  type CheckpointContent,
-  type LoadedCheckpoint,
 } from './io.ts';

@@ -7,13 +7,11 @@
  * last, so a reader (or a crash) never sees a model.json pointing at weights of another save; stale
  * weight files are removed afterwards.
  *
- * Checkpoints (teacher training, generators and students of the methods): saveCheckpoint writes a
- * complete step folder (models, optimizer states, a JSON state) and then atomically repoints
- * `latest.json` at it, keeping the last few.
+ * Checkpoints are not here: runs and teacher training share one format (runs/checkpoint.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DistilleryError } from '../errors.ts';
 import { writeFileAtomic as writeChunksAtomic } from '../runs/fsio.ts';
@@ -198,125 +196,4 @@ export function checkModelMatches(model: tf.LayersModel, inputShape: readonly nu
   if (outShape.length !== 2 || outShape[1] !== numClasses) {
     throw new DistilleryError('BAD_MODEL', `${what}: the model's output has shape [${outShape.join(', ')}] but its manifest says ${numClasses} classes`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Optimizer state and checkpoints
-
-const OPTIMIZER_FILE_SUFFIX = '.optimizer.json';
-
-/** Saves an optimizer's state (Adam moments, iteration count, …) beside a model. */
-export async function saveOptimizerState(optimizer: tf.Optimizer, file: string): Promise<void> {
-  const weights = await optimizer.getWeights();
-  const { data, specs } = await tf.io.encodeWeights(weights);
-  // getWeights returns the optimizer's variables plus fresh tensors (the iteration count): free those.
-  for (const w of weights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
-  const bytes = new Uint8Array(tf.io.CompositeArrayBuffer.join(data));
-  const binName = `${basename(file)}.${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}.bin`;
-  writeFileAtomic(join(dirname(file), binName), bytes);
-  writeFileAtomic(file, JSON.stringify({ className: optimizer.getClassName(), config: optimizer.getConfig(), weights: specs, path: binName }));
-}
-
-/** Restores an optimizer's state saved by saveOptimizerState into an optimizer of the same kind. */
-export async function loadOptimizerState(optimizer: tf.Optimizer, file: string): Promise<void> {
-  let meta: { className: string; weights: tf.io.WeightsManifestEntry[]; path: string };
-  try {
-    meta = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new DistilleryError('BAD_MODEL', `cannot read optimizer state ${file}: ${(error as Error).message}`, undefined, { cause: error });
-  }
-  if (meta.className !== optimizer.getClassName()) {
-    throw new DistilleryError('BAD_MODEL', `${file} holds ${meta.className} state, not ${optimizer.getClassName()}`);
-  }
-  const bin = join(dirname(file), meta.path);
-  if (!existsSync(bin)) throw new DistilleryError('BAD_MODEL', `the optimizer weights ${meta.path} are missing`);
-  const buf = readFileSync(bin);
-  const expected = meta.weights.reduce((sum, s) => sum + expectedBytes(s), 0);
-  if (buf.byteLength !== expected) throw new DistilleryError('BAD_MODEL', `${meta.path} holds ${buf.byteLength} bytes, expected ${expected}`);
-  const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer, meta.weights);
-  // Slots are matched by position (tfjs's optimizers apply them in the order of the variables they
-  // update, which is the model's weight order), so names need not match.
-  await optimizer.setWeights(meta.weights.map((s) => ({ name: s.name, tensor: map[s.name]! })));
-  tf.dispose(Object.values(map));
-}
-
-export interface CheckpointContent {
-  models: Record<string, tf.LayersModel>;
-  optimizers?: Record<string, tf.Optimizer>;
-  /** Anything JSON-serialisable: epoch, step, RNG state, metrics so far. */
-  state?: Record<string, unknown>;
-}
-
-interface LatestPointer {
-  folder: string;
-  savedAt: string;
-  state: Record<string, unknown>;
-}
-
-const LATEST = 'latest.json';
-
-/**
- * Writes a checkpoint into `root/<label>/` and then atomically points `root/latest.json` at it.
- * Keeps the `keep` most recent checkpoint folders.
- */
-export async function saveCheckpoint(root: string, label: string, content: CheckpointContent, keep = 2): Promise<string> {
-  if (!/^[\w.-]+$/.test(label)) throw new DistilleryError('BAD_INPUT', `checkpoint label '${label}' must be letters, digits, '.', '_' or '-'`);
-  const folder = join(root, label);
-  rmSync(folder, { recursive: true, force: true });
-  for (const [name, model] of Object.entries(content.models)) await saveModel(model, join(folder, name));
-  for (const [name, opt] of Object.entries(content.optimizers ?? {})) await saveOptimizerState(opt, join(folder, `${name}${OPTIMIZER_FILE_SUFFIX}`));
-  const pointer: LatestPointer = { folder: label, savedAt: new Date().toISOString(), state: content.state ?? {} };
-  writeFileAtomic(join(folder, 'state.json'), JSON.stringify(pointer.state));
-  writeFileAtomic(join(root, LATEST), JSON.stringify(pointer, null, 2));
-  // Prune older checkpoint folders (those with a state.json), oldest first.
-  const folders = readdirSync(root)
-    .filter((n) => n !== label && existsSync(join(root, n, 'state.json')))
-    .map((n) => ({ n, t: statSync(join(root, n, 'state.json')).mtimeMs }))
-    .sort((a, b) => b.t - a.t);
-  for (const f of folders.slice(Math.max(0, keep - 1))) rmSync(join(root, f.n), { recursive: true, force: true });
-  return folder;
-}
-
-export interface LoadedCheckpoint {
-  folder: string;
-  models: Record<string, tf.LayersModel>;
-  state: Record<string, unknown>;
-}
-
-/** Whether `root` holds a checkpoint. */
-export function hasCheckpoint(root: string): boolean {
-  return existsSync(join(root, LATEST));
-}
-
-/**
- * Loads the latest checkpoint under `root`: the named models, and optimizer states into the given
- * optimizers (build them first, for the loaded models' variables).
- */
-export async function loadCheckpoint(
-  root: string,
-  modelNames: readonly string[],
-  optimizers: (models: Record<string, tf.LayersModel>) => Record<string, tf.Optimizer> = () => ({}),
-): Promise<LoadedCheckpoint & { optimizers: Record<string, tf.Optimizer> }> {
-  const latest = join(root, LATEST);
-  if (!existsSync(latest)) throw new DistilleryError('NOT_FOUND', `no checkpoint in ${root}`);
-  let pointer: LatestPointer;
-  try {
-    pointer = JSON.parse(readFileSync(latest, 'utf8'));
-  } catch (error) {
-    throw new DistilleryError('BAD_MODEL', `${latest} is not valid JSON`, undefined, { cause: error });
-  }
-  const folder = join(root, pointer.folder);
-  const models: Record<string, tf.LayersModel> = {};
-  for (const name of modelNames) models[name] = await loadModel(join(folder, name));
-  const opts = optimizers(models);
-  for (const [name, opt] of Object.entries(opts)) {
-    const file = join(folder, `${name}${OPTIMIZER_FILE_SUFFIX}`);
-    if (existsSync(file)) await loadOptimizerState(opt, file);
-  }
-  return { folder, models, optimizers: opts, state: pointer.state };
-}
-
-/** Removes a file if present (used by callers cleaning up partial outputs). */
-export function removeIfExists(file: string): void {
-  if (existsSync(file)) unlinkSync(file);
 }

@@ -2,14 +2,15 @@
  * Teacher training: supervised cross-entropy on a labelled dataset, the reference recipe or better
  * (default: Adam, lr 1e-3 with cosine decay to 0 over the run, batch 256, 10 epochs — DAFL's MNIST
  * teacher uses Adam 1e-3 at batch 256). Progress events per step and per epoch; a checkpoint
- * (model + optimizer state + history) after each epoch, so an interrupted run resumes; a final
- * evaluation on the test split; the model saved with its manifest.
+ * (model + optimizer state + history, in the run checkpoint format: one atomically replaced file)
+ * after each epoch, so an interrupted run resumes; a final evaluation on the test split; the model
+ * saved with its manifest.
  *
  * The model is kept as trained after the last epoch: no selection on the test set. The test split
  * is evaluated after each epoch only for the report.
  */
 import * as tf from '@tensorflow/tfjs';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { activeBackend } from '../backend/index.ts';
@@ -22,9 +23,11 @@ import { Preprocessor } from '../data/preprocess.ts';
 import { channelStatistics } from '../data/stats.ts';
 import type { ImageSource, Shape3 } from '../data/types.ts';
 import { getClassifier } from '../models/registry.ts';
-import { hasCheckpoint, loadCheckpoint, saveCheckpoint, saveModel } from '../models/io.ts';
+import { saveModel } from '../models/io.ts';
+import { readCheckpointInfo, restoreCheckpoint, writeCheckpoint } from '../runs/checkpoint.ts';
 import type { Preprocessing, TeacherManifest } from '../models/manifest.ts';
 import { adam } from '../backend/adam.ts';
+import type { Json } from '../methods/method.ts';
 import { evaluate, type Evaluation } from './eval.ts';
 
 export interface TrainTeacherOptions {
@@ -68,6 +71,16 @@ export interface EpochRecord {
   testAccuracy: number | null;
   seconds: number;
   learningRate: number;
+}
+
+/** What a teacher checkpoint holds besides the weights and the Adam state. */
+interface TeacherCheckpointState {
+  /** Epochs done. */
+  epoch: number;
+  history: EpochRecord[];
+  seconds: number;
+  arch: string;
+  data: string;
 }
 
 export interface TrainTeacherResult {
@@ -118,6 +131,7 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
   const spec = getClassifier(o.arch);
   const outDir = resolve(o.outDir);
   const ckptDir = join(outDir, 'checkpoints');
+  const ckptFile = join(ckptDir, 'teacher.ckpt');
 
   const train = await openDataset(o.data, 'train', o.openOptions);
   const test = await openDataset(o.data, 'test', o.openOptions);
@@ -130,25 +144,21 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     const preTrain = new Preprocessor(train.shape, inputShape, preprocessing);
     const preTest = new Preprocessor(test.shape, inputShape, preprocessing);
 
-    let model: tf.LayersModel;
-    let optimizer = adam(baseLr);
+    const model = spec.build({ inputShape, numClasses, name: o.name ?? `${spec.name}-${train.kind}`, seed });
+    const optimizer = adam(baseLr);
     let history: EpochRecord[] = [];
     let startEpoch = 0;
     let previousSeconds = 0;
-    if (o.resume && hasCheckpoint(ckptDir)) {
-      const ckpt = await loadCheckpoint(ckptDir, ['model'], () => ({ optimizer }));
-      model = ckpt.models.model!;
-      const state = ckpt.state as { epoch: number; history: EpochRecord[]; seconds: number; arch: string; data: string };
+    if (o.resume && existsSync(ckptFile)) {
+      // The header first: a checkpoint of another architecture is named as such, not as a shape mismatch.
+      const state = readCheckpointInfo(ckptFile)!.state as unknown as TeacherCheckpointState;
       if (state.arch !== spec.name || state.data !== o.data) {
         throw new DistilleryError('BAD_INPUT', `the checkpoint in ${ckptDir} is of ${state.arch} on ${state.data}, not ${spec.name} on ${o.data}`, 'use another --out folder, or leave out --resume');
       }
+      await restoreCheckpoint(ckptFile, { model }, { optimizer });
       startEpoch = state.epoch;
       history = state.history;
       previousSeconds = state.seconds;
-    } else {
-      model = spec.build({ inputShape, numClasses, name: o.name ?? `${spec.name}-${train.kind}`, seed });
-      optimizer.dispose();
-      optimizer = adam(baseLr);
     }
 
     const stepsPerEpoch = batchCount(train.size, { batchSize, limit: o.trainLimit, dropLast: false });
@@ -240,10 +250,14 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
         values: { epoch: record.epoch, loss: record.loss, trainAccuracy: record.trainAccuracy, ...(testAccuracy !== null ? { testAccuracy } : {}), seconds: record.seconds },
         time: Date.now(),
       });
-      await saveCheckpoint(ckptDir, `epoch-${String(epoch + 1).padStart(3, '0')}`, {
+      const state: TeacherCheckpointState = { epoch: epoch + 1, history, seconds: previousSeconds + (performance.now() - started) / 1000, arch: spec.name, data: o.data };
+      await writeCheckpoint(ckptFile, {
+        configHash: `${spec.name} ${o.data}`,
+        position: { phaseIndex: 0, step: epoch + 1, globalStep: (epoch + 1) * stepsPerEpoch },
+        metricsBytes: 0,
+        state: state as unknown as Json,
         models: { model },
         optimizers: { optimizer },
-        state: { epoch: epoch + 1, history, seconds: previousSeconds + (performance.now() - started) / 1000, arch: spec.name, data: o.data },
       });
     }
     const seconds = previousSeconds + (performance.now() - started) / 1000;

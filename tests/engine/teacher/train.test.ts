@@ -48,7 +48,7 @@ describe('teacher training', () => {
     const teacher = await loadTeacher(out);
     expect(teacher.model.countParams()).toBe(15_738);
     teacher.model.dispose();
-    expect(readdirSync(join(out, 'checkpoints')).sort()).toEqual(['epoch-001', 'epoch-002', 'latest.json']);
+    expect(readdirSync(join(out, 'checkpoints'))).toEqual(['teacher.ckpt']);
   });
 
   it('resumes from the last checkpoint and continues the same run', async () => {
@@ -58,6 +58,22 @@ describe('teacher training', () => {
     expect(resumed.history.slice(0, 2)).toEqual(first.history);
     expect(existsSync(join(out, 'checkpoints'))).toBe(false); // removed after success by default
     await expect(trainTeacher({ ...small, arch: 'lenet5', outDir: join(dir, 'other'), epochs: 1, resume: true, trainLimit: 64 })).resolves.toBeDefined();
+  });
+
+  it('stopped after epoch 1 and resumed, ends where the uninterrupted run did (weights and Adam state restored)', async () => {
+    const out = join(dir, 'stopped');
+    const controller = new AbortController();
+    const stopAfterFirstEpoch = (e: ProgressEvent): void => {
+      if (e.phase === 'epoch') controller.abort(); // the epoch's checkpoint is still written
+    };
+    const stopped = await trainTeacher({ ...small, outDir: out, epochs: 2, signal: controller.signal, onProgress: stopAfterFirstEpoch }).catch((e: unknown) => e);
+    expect((stopped as DistilleryError).code).toBe('CANCELLED');
+    expect(readdirSync(join(out, 'checkpoints'))).toEqual(['teacher.ckpt']);
+    await expect(trainTeacher({ ...small, arch: 'lenet5', outDir: out, epochs: 2, resume: true })).rejects.toThrow(/is of lenet5-half on mnist, not lenet5 on mnist/);
+    const resumed = await trainTeacher({ ...small, outDir: out, epochs: 2, resume: true });
+    const figures = (h: TrainTeacherResult['history']) => h.map(({ loss, trainAccuracy, testAccuracy }) => ({ loss, trainAccuracy, testAccuracy }));
+    expect(figures(resumed.history)).toEqual(figures(first.history));
+    expect(resumed.evaluation.accuracy).toBe(first.evaluation.accuracy);
   });
 
   it('stops when cancelled, and rejects bad options', async () => {
