@@ -3,7 +3,8 @@
  * (or running) runs' test accuracy against the share of their student-training phase done, a line
  * per run, labelled with the method and the phase's length. Runs of different methods have phases of
  * very different lengths (ZSKT's 600 adversarial iterations, RDSKD's 12,000 student steps), so the x
- * axis is the percentage of the phase, and the legend says how many steps that is.
+ * axis is the percentage of the phase, and the legend says how many steps that is. Each run's JSON
+ * line gives its last accuracy and what the last quarter of the phase still gained.
  *
  * Test accuracy is what the run logged for the user's information (`--test-data`); it never chose a
  * student. A run that logged none is refused, naming the folder.
@@ -22,21 +23,34 @@ export interface AccuracyCurve {
   /** Percent of the student-training phase done at each evaluation. */
   x: number[];
   y: number[];
+  /**
+   * Test accuracy at the end minus at the last evaluation at or before 75 % of the phase: how much
+   * the last quarter still gained (null with no evaluation that early). A flattened curve has this
+   * near 0; the results page reads it rather than eyeballing the chart.
+   */
+  lastQuarterGain: number | null;
 }
 
 /**
  * The test-accuracy evaluations of one run's metrics, in the last phase that logged any (the phase
- * in which the student trains: 'student', DAFL's 'joint', ZSKT's 'adversarial'), x in percent of it.
+ * in which the student trains: 'student', DAFL's 'joint', ZSKT's 'adversarial'), x in percent of
+ * the steps the run did in it: a run stopped before its planned end is drawn to 100 % of what it did,
+ * and its label says "N of M steps".
  */
 export function accuracyCurve(method: string, records: readonly MetricRecord[]): AccuracyCurve | null {
   const evaluated = records.filter((r) => typeof r.values.testAccuracy === 'number');
   const last = evaluated.at(-1);
   if (!last) return null;
+  const done = Math.max(...records.filter((r) => r.phase === last.phase).map((r) => r.step));
   const points = evaluated.filter((r) => r.phase === last.phase);
+  const steps = done < last.total ? `${done.toLocaleString('en-US')} of ${last.total.toLocaleString('en-US')}` : done.toLocaleString('en-US');
+  const y = points.map((r) => r.values.testAccuracy as number);
+  const quarterBack = points.findLast((r) => r.step <= 0.75 * done);
   return {
-    label: `${method} (${last.phase}, ${last.total.toLocaleString('en-US')} steps)`,
-    x: points.map((r) => (100 * r.step) / r.total),
-    y: points.map((r) => r.values.testAccuracy as number),
+    label: `${method} (${last.phase}, ${steps} steps)`,
+    x: points.map((r) => (100 * r.step) / done),
+    y,
+    lastQuarterGain: quarterBack ? y.at(-1)! - (quarterBack.values.testAccuracy as number) : null,
   };
 }
 
@@ -56,7 +70,7 @@ export async function main(args: string[]): Promise<number> {
     const store = RunStore.open(dir);
     const curve = accuracyCurve(runLabel(store.record.method, store.record.config), store.readMetrics());
     if (!curve) throw new BenchUsageError(`run ${basename(dir)} logged no test accuracy (start runs with --test-data)`, USAGE);
-    console.log(JSON.stringify({ run: store.id, label: curve.label, points: curve.x.length, last: curve.y.at(-1) }));
+    console.log(JSON.stringify({ run: store.id, label: curve.label, points: curve.x.length, last: curve.y.at(-1), lastQuarterGain: curve.lastQuarterGain === null ? null : Number(curve.lastQuarterGain.toFixed(4)) }));
     return { label: curve.label, x: curve.x, y: curve.y, markers: true };
   });
   const figure: Figure = {

@@ -35,8 +35,12 @@ describe('bench run-curves', () => {
   ];
 
   it('takes the test accuracy of the phase in which the student trains, x in percent of that phase', () => {
-    expect(accuracyCurve('rdskd', metrics)).toEqual({ label: 'rdskd (student, 200 steps)', x: [25, 100], y: [0.5, 0.9] });
+    expect(accuracyCurve('rdskd', metrics)).toEqual({ label: 'rdskd (student, 200 steps)', x: [25, 100], y: [0.5, 0.9], lastQuarterGain: 0.9 - 0.5 });
     expect(accuracyCurve('rdskd', metrics.slice(0, 3))).toBeNull();
+    // Stopped at step 80 of 200: drawn over the 80 steps it did; its last quarter (60–80) gained 0.1.
+    const stopped = [...metrics.slice(0, 4), record('student', 1, 80, 200, { kd: 0.7, testAccuracy: 0.6 })];
+    expect(accuracyCurve('dafl', stopped)).toEqual({ label: 'dafl (student, 80 of 200 steps)', x: [62.5, 100], y: [0.5, 0.6], lastQuarterGain: 0.6 - 0.5 });
+    expect(accuracyCurve('dafl', [...metrics.slice(0, 3), record('student', 1, 10, 200, { testAccuracy: 0.3 })])!.lastQuarterGain).toBeNull();
     expect([runLabel('dafl', { lrG: 0.2 }), runLabel('rdskd', { generator: { lr: 0.001 } }), runLabel('zskd', { synthesis: {} })]).toEqual(['dafl lr_G 0.2', 'rdskd lr_G 0.001', 'zskd']);
   });
 
