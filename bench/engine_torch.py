@@ -104,11 +104,11 @@ def kd_loss(t_logits, s_logits, tau):
     return (p * (F.log_softmax(t_logits / tau, dim=1) - F.log_softmax(s_logits / tau, dim=1))).sum(1).mean() * tau * tau
 
 
-def lenet5_step():
-    model = LeNet5()
+def supervised_step(model, batch, channels):
+    """One cross-entropy training step (Adam 1e-3) on a fixed random batch of 32×32 images."""
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    x = torch.randn(256, 1, 32, 32)
-    y = torch.randint(0, 10, (256,))
+    x = torch.randn(batch, channels, 32, 32)
+    y = torch.randint(0, 10, (batch,))
 
     def step():
         opt.zero_grad()
@@ -118,6 +118,10 @@ def lenet5_step():
         return loss.item()
 
     return step
+
+
+def lenet5_step():
+    return supervised_step(LeNet5(), 256, 1)
 
 
 def dafl_generator_step():
@@ -167,19 +171,7 @@ def student_kd_step():
 
 
 def resnet18_step():
-    model = ResNet18()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    x = torch.randn(64, 3, 32, 32)
-    y = torch.randint(0, 10, (64,))
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    return supervised_step(ResNet18(), 64, 3)
 
 
 WORKLOADS = {
