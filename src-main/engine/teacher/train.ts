@@ -149,6 +149,10 @@ export async function trainTeacher(o: TrainTeacherOptions): Promise<TrainTeacher
     let history: EpochRecord[] = [];
     let startEpoch = 0;
     let previousSeconds = 0;
+    if (o.resume && !existsSync(ckptFile) && existsSync(join(ckptDir, 'latest.json'))) {
+      // Distillery before 2026-11-24 wrote a folder per epoch and latest.json; refuse rather than start over and delete it.
+      throw new DistilleryError('BAD_INPUT', `the checkpoint in ${ckptDir} is in the folder format of an earlier Distillery, which this version does not read`, 'leave out --resume to train from the start, or use another --out folder to keep it');
+    }
     if (o.resume && existsSync(ckptFile)) {
       // The header first: a checkpoint of another architecture is named as such, not as a shape mismatch.
       const state = readCheckpointInfo(ckptFile)!.state as unknown as TeacherCheckpointState;

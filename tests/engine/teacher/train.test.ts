@@ -70,6 +70,11 @@ describe('teacher training', () => {
     expect((stopped as DistilleryError).code).toBe('CANCELLED');
     expect(readdirSync(join(out, 'checkpoints'))).toEqual(['teacher.ckpt']);
     await expect(trainTeacher({ ...small, arch: 'lenet5', outDir: out, epochs: 2, resume: true })).rejects.toThrow(/is of lenet5-half on mnist, not lenet5 on mnist/);
+    const older = join(dir, 'older-format');
+    mkdirSync(join(older, 'checkpoints', 'epoch-001'), { recursive: true });
+    writeFileSync(join(older, 'checkpoints', 'latest.json'), '{"folder":"epoch-001"}');
+    await expect(trainTeacher({ ...small, outDir: older, epochs: 2, resume: true })).rejects.toThrow(/folder format of an earlier Distillery/);
+    expect(existsSync(join(older, 'checkpoints', 'latest.json'))).toBe(true);
     const resumed = await trainTeacher({ ...small, outDir: out, epochs: 2, resume: true });
     const figures = (h: TrainTeacherResult['history']) => h.map(({ loss, trainAccuracy, testAccuracy }) => ({ loss, trainAccuracy, testAccuracy }));
     expect(figures(resumed.history)).toEqual(figures(first.history));
