@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { ErrorDto, EventName, EventPayloads, ExportResultDto, MetricPointDto, RequestInput, RunDetailDto, RunStatusDto, RunSummaryDto, SampleGridDto } from '../common/contract.ts';
 import { DistilleryError, ENGINE_VERSION } from '../engine/index.ts';
 import { checkExportOptions, exportRun, exportVariant, type ExportOptions } from '../engine/export/index.ts';
-import { getMethod } from '../engine/methods/index.ts';
+import { plannedSteps } from '../engine/methods/index.ts';
 import { listRuns, RUN_FILES, RunStore, type MetricRecord, type RunListing } from '../engine/runs/store.ts';
 import { recordedStudent, studentLabel } from '../engine/runs/distill.ts';
 import type { Handlers } from './host.ts';
@@ -272,9 +272,7 @@ export class RunManager {
 function summaryOf(store: RunStore, listing: RunListing, metrics: MetricRecord[], liveStatus?: RunStatusDto): RunSummaryDto {
   const values: Record<string, number> = {};
   for (const m of metrics) Object.assign(values, m.values);
-  const planned = getMethod(store.record.method)
-    .phases(store.record.config)
-    .reduce((sum, phase) => sum + phase.total, 0);
+  const planned = plannedSteps(store.record.method, store.record.config);
   return {
     id: listing.id,
     method: listing.method,

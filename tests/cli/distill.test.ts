@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from 'node:util';
 import { distillCommand, runsCommand, studentResult } from '../../src-main/cli/commands/distill.ts';
 import type { CliCommand } from '../../src-main/cli/command.ts';
-import { getMethod, resolveConfig } from '../../src-main/engine/methods/index.ts';
+import { daflDefaults, getMethod, resolveConfig } from '../../src-main/engine/methods/index.ts';
 import { RunStore } from '../../src-main/engine/runs/store.ts';
 import { tempDirs } from '../temp-dirs.ts';
 
@@ -55,11 +55,18 @@ describe('distillery runs', () => {
     done.setStatus('done', { position: { phaseIndex: 2, step: 0, globalStep: 12800 } });
     done.close();
     RunStore.create(root, { ...identity, method: 'zskt' }, { id: 'new-run' }).close();
+    const stopped = RunStore.create(root, { ...identity, method: 'dafl', config: { ...daflDefaults('mnist'), epochs: 100, itersPerEpoch: 30 } }, { id: 'stopped-run' });
+    stopped.setStatus('paused', { position: { phaseIndex: 0, step: 330, globalStep: 330 } });
+    stopped.close();
+    RunStore.create(root, { ...identity, method: 'deepinversion' }, { id: 'a-run-with-a-longer-id' }).close();
     const { code, stdout } = await distillCli(['--out', root], runsCommand);
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');
     expect(lines.find((l) => l.startsWith('done-run'))).toMatch(/rdskd +mnist +done +12800 steps +agreement 0\.928, test accuracy 0\.9763$/);
     expect(lines.find((l) => l.startsWith('new-run'))).toMatch(/zskt +mnist +created +not started$/);
+    // A run not yet done shows its plan (from its config); the columns stay aligned past a longer id and method.
+    expect(lines.find((l) => l.startsWith('stopped-run'))).toMatch(/dafl +mnist +paused +330 of 3000 steps$/);
+    expect(new Set(lines.map((l) => l.indexOf('mnist'))).size).toBe(1);
     expect(studentResult({ last: { joint: { kd: 0.4, agreement: 0.5 } } })).toBe('agreement 0.500');
     expect(studentResult({ last: { generator: { total: 1 } } })).toBe('');
     expect(studentResult(null)).toBe('');

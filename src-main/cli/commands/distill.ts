@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBackendName, type BackendName } from '../../engine/index.ts';
-import { expandDottedKeys, METHOD_IDS, RunControl } from '../../engine/methods/index.ts';
+import { expandDottedKeys, METHOD_IDS, plannedSteps, RunControl } from '../../engine/methods/index.ts';
 import { MANIFEST_FILE, readManifest } from '../../engine/models/index.ts';
 import { listRuns, type RunListing } from '../../engine/runs/store.ts';
 import { resumeDistillation, runConfig, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
@@ -211,14 +211,31 @@ export const runsCommand: CliCommand = {
       out.print(`No runs in ${root}.`);
       return 0;
     }
-    for (const run of runs) {
-      const pos = run.position ? `${run.position.globalStep} steps` : 'not started';
-      const result = studentResult(run.summary);
-      out.print(`${run.id}  ${run.method.padEnd(13)} ${run.dataset.padEnd(8)} ${run.status.padEnd(11)} ${pos.padEnd(12)}${result ? ` ${result}` : ''}`.trimEnd());
-    }
+    for (const line of runsTable(runs)) out.print(line);
     return 0;
   },
 };
+
+/** The runs in aligned columns: id, method, dataset, status, steps, the student's figures. */
+export function runsTable(runs: readonly RunListing[]): string[] {
+  const rows = runs.map((run) => [run.id, run.method, run.dataset, run.status, stepsDone(run), studentResult(run.summary)]);
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]!.length))) ?? [];
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+/** "330 of 3000 steps" for a run not yet done (its plan from its config), "12800 steps" once done. */
+function stepsDone(run: RunListing): string {
+  if (!run.position) return 'not started';
+  const done = run.position.globalStep;
+  if (run.status === 'done') return `${done} steps`;
+  let planned = NaN;
+  try {
+    planned = plannedSteps(run.method, run.config);
+  } catch {
+    // a method or config this version does not know: the steps done are still worth showing
+  }
+  return Number.isFinite(planned) && planned > done ? `${done} of ${planned} steps` : `${done} steps`;
+}
 
 /**
  * A finished run's student in numbers, from its summary: the last agreement with the teacher (on

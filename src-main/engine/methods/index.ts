@@ -39,6 +39,13 @@ export function methodFit(def: AnyMethodDefinition, dataset: DatasetId, teacher:
   return def.fit?.({ teacher, student }, def.defaults(dataset)) ?? PAPER_FIT;
 }
 
+/** The steps a run of the method with this config plans, over all its phases. */
+export function plannedSteps(method: string, config: unknown): number {
+  return getMethod(method)
+    .phases(config)
+    .reduce((sum, phase) => sum + phase.total, 0);
+}
+
 /** The model zoo's generators (DAFL's for RDSKD/DAFL/MSKD, ZSKT's for ZSKT). */
 export const defaultGeneratorFactory: GeneratorFactory = (kind, options): tf.LayersModel =>
   kind === 'dafl' ? buildDaflGenerator(options) : buildZsktGenerator(options);

@@ -333,6 +333,8 @@ export interface RunListing {
   dir: string;
   method: string;
   dataset: string;
+  /** The method's config, as recorded when the run was created. */
+  config: Json;
   createdAt: string;
   /** 'interrupted': run.json says running but the process that ran it is gone (killed, crashed). */
   status: RunStatus | 'interrupted';
@@ -367,6 +369,7 @@ export function listRuns(root: string): RunListing[] {
         dir,
         method: store.record.method,
         dataset: store.record.dataset,
+        config: store.record.config,
         createdAt: store.record.createdAt,
         status: st.status === 'running' && !processAlive(st.sessions.at(-1)?.pid ?? -1) ? 'interrupted' : st.status,
         updatedAt: st.updatedAt,
