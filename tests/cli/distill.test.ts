@@ -1,14 +1,16 @@
 /**
  * `distillery distill --print-config`: the config a run would get (the reference's defaults for the
  * teacher's dataset with the options applied) without starting anything; the hint of a bad config
- * points to it. `distillery runs`: the list with each finished student's agreement and test accuracy.
+ * points to it. `distillery runs`: the list with each finished student's agreement and test accuracy;
+ * `--extend`, lengthening a finished run and resuming it.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseArgs } from 'node:util';
 import { distillCommand, runsCommand, studentResult } from '../../src-main/cli/commands/distill.ts';
 import type { CliCommand } from '../../src-main/cli/command.ts';
 import { daflDefaults, getMethod, resolveConfig } from '../../src-main/engine/methods/index.ts';
-import { RunStore } from '../../src-main/engine/runs/store.ts';
+import { listRuns, RunStore } from '../../src-main/engine/runs/store.ts';
+import { useWasm } from '../engine/backend/helpers.ts';
 import { tempDirs } from '../temp-dirs.ts';
 
 afterEach(() => vi.restoreAllMocks());
@@ -72,3 +74,24 @@ describe('distillery runs', () => {
     expect(studentResult(null)).toBe('');
   });
 });
+
+describe('distillery runs --extend', () => {
+  const tmp = tempDirs('distillery-runs-extend-');
+
+  it('lengthens a finished DAFL run (bundled teacher) and resumes it to the new end; refuses misuse', async () => {
+    await useWasm();
+    const root = tmp();
+    const schedule = ['--set', 'epochs=1', '--set', 'itersPerEpoch=2', '--set', 'batchSize=8', '--set', 'evalSamples=8', '--set', 'sampleEvery=0', '--set', 'checkpointEvery=1'];
+    expect((await distillCli(['--method', 'dafl', '--out', root, ...schedule])).code).toBe(0);
+    const [run] = listRuns(root);
+    expect(run).toMatchObject({ status: 'done', position: { globalStep: 2 } });
+    await expect(distillCli(['--out', root, '--set', 'epochs=2'], runsCommand)).rejects.toThrow(/goes with --extend/);
+    await expect(distillCli(['--out', root, '--extend', run!.id, '--resume', run!.id, '--set', 'epochs=2'], runsCommand)).rejects.toThrow(/leave out --resume/);
+    await expect(distillCli(['--out', root, '--extend', run!.id, '--set', 'lrG=0.1'], runsCommand)).rejects.toThrow(/lrG cannot change/);
+
+    expect((await distillCli(['--out', root, '--extend', run!.id, '--set', 'epochs=2'], runsCommand)).code).toBe(0);
+    expect(listRuns(root)[0]).toMatchObject({ status: 'done', position: { globalStep: 4 } });
+    expect(RunStore.open(run!.dir).readMetrics().map((m) => m.globalStep)).toEqual([1, 2, 3, 4]);
+  }, 120_000);
+});
+

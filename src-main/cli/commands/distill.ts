@@ -3,7 +3,7 @@ import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBac
 import { expandDottedKeys, METHOD_IDS, plannedSteps, RunControl } from '../../engine/methods/index.ts';
 import { MANIFEST_FILE, readManifest } from '../../engine/models/index.ts';
 import { listRuns, type RunListing } from '../../engine/runs/store.ts';
-import { resumeDistillation, runConfig, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
+import { extendRun, resumeDistillation, runConfig, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
 import { STUDENT_WIDTH_MAX, studentWidthSchema } from '../../common/contract.ts';
 import { progressPrinter } from './progress-line.ts';
 import { numberOption, out, stringOption, type CliCommand, type ParsedValues } from '../command.ts';
@@ -184,14 +184,30 @@ Ctrl+C stops after the current step; \`distillery runs --resume <id>\` continues
 
 export const runsCommand: CliCommand = {
   name: 'runs',
-  summary: 'list runs, or resume one from its last checkpoint',
-  usage: 'Usage: distillery runs [--out DIR] [--json]\n       distillery runs --resume ID|DIR [--out DIR] [--max-steps N] [--backend NAME]\n\nLists the runs in DIR (default ~/.distillery/runs), newest first, or resumes one.',
-  options: { out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, 'max-steps': { type: 'string' }, backend: { type: 'string' } },
+  summary: 'list runs, resume one from its last checkpoint, or lengthen one and go on',
+  usage: `Usage: distillery runs [--out DIR] [--json]
+       distillery runs --resume ID|DIR [--out DIR] [--max-steps N] [--backend NAME]
+       distillery runs --extend ID|DIR --set KEY=N [--out DIR] [--max-steps N] [--backend NAME]
+
+Lists the runs in DIR (default ~/.distillery/runs), newest first, or resumes one.
+--extend lengthens a finished or stopped run's last phase and resumes it: --set epochs=N for DAFL,
+student.epochs=N for RDSKD, MSKD, DeepInversion and ZSKD (not ZSKT, whose schedules span the whole
+run). The run then ends where one planned that long from the start would; the student and summary
+it had are kept as student-<steps>/ and summary-<steps>.json.`,
+  options: { out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, extend: { type: 'string' }, set: { type: 'string', multiple: true }, 'max-steps': { type: 'string' }, backend: { type: 'string' } },
   async run({ values }) {
     const root = stringOption(values, 'out') ?? defaultRunsDir();
-    const target = stringOption(values, 'resume');
+    const extend = stringOption(values, 'extend');
+    if (extend && values.resume !== undefined) throw new DistilleryError('BAD_INPUT', '--extend resumes the run itself: leave out --resume');
+    if (!extend && values.set !== undefined) throw new DistilleryError('BAD_INPUT', '--set on an existing run goes with --extend (only the length can change)');
+    const target = extend ?? stringOption(values, 'resume');
     if (target) {
       const dir = target.includes('/') ? resolve(target) : resolve(root, target);
+      if (extend) {
+        const change = extendRun(dir, overridesFrom(values));
+        const keys = Object.keys(change.set);
+        out.status(`Run ${change.id} lengthened at step ${change.atStep}: ${keys.map((k) => `${k} ${change.was[k]} → ${change.set[k]}`).join(', ')}; ${change.plannedSteps} steps planned`);
+      }
       const { control, dispose } = interruptible();
       try {
         const maxSteps = values['max-steps'] === undefined ? undefined : numberOption(values, 'max-steps', 0, 1);

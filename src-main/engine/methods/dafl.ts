@@ -137,4 +137,6 @@ export const dafl: MethodDefinition<DaflConfig> = {
   phases: phasesOf,
   create: createDaflSession,
   fit: daflFit,
+  // The student's learning-rate steps are at fixed epochs (CIFAR-10: 800, 1600), not shares of the run.
+  extendable: ['epochs'],
 };

@@ -488,4 +488,5 @@ export const deepInversion: MethodDefinition<DeepInversionConfig> = {
   phases: diPhases,
   create: createDeepInversionSession,
   fit: deepInversionFit,
+  extendable: ['student.epochs'],
 };

@@ -100,6 +100,18 @@ export function nonFiniteWeights(models: Record<string, tf.LayersModel>): string
     .map(([name]) => name);
 }
 
+/**
+ * Where step `globalStep` falls in the phases: a checkpoint's position recomputed from its step
+ * count, so that a run whose last phase was lengthened after it ended (extendRun) continues that
+ * phase instead of finding itself past the end. The same position as the checkpoint's otherwise.
+ */
+export function positionAt(phases: readonly PhasePlan[], globalStep: number): Position {
+  let rest = globalStep;
+  let p = 0;
+  while (p < phases.length && rest >= phases[p]!.total) rest -= phases[p++]!.total;
+  return { phaseIndex: p, step: p < phases.length ? rest : 0, globalStep };
+}
+
 function nextPosition(phases: PhasePlan[], p: number, s: number, globalStep: number): Position {
   return s + 1 >= phases[p]!.total ? { phaseIndex: p + 1, step: 0, globalStep } : { phaseIndex: p, step: s + 1, globalStep };
 }
@@ -153,7 +165,7 @@ export async function runMethod(options: RunMethodOptions): Promise<RunMethodRes
         const saved = info.state as unknown as { method: Json; driver: DriverState };
         session.setState(saved.method);
         driver = saved.driver;
-        position = info.position;
+        position = positionAt(phases, info.position.globalStep);
       }
     }
     store?.recordSession(activeBackend());

@@ -153,6 +153,13 @@ export interface MethodDefinition<C extends { seed: number } = { seed: number }>
    * (then only the teacher's side is judged). Absent: runs as published on any classifier.
    */
   fit?(models: { teacher: ModelTraits; student: ModelTraits | null }, config: C): MethodFit;
+  /**
+   * Config keys (dotted) that lengthen only the last phase, on which no earlier step depends (no
+   * schedule over the run's length): raising one lets a finished or stopped run go on (extendRun)
+   * and end where a run planned that long from the start would. Absent: `fixedLength` says why not.
+   */
+  extendable?: readonly string[];
+  fixedLength?: string;
 }
 
 /** A definition with its config type erased, for the registry. */

@@ -19,4 +19,5 @@ export const mskd: MethodDefinition<MskdConfig> = {
     { name: 'student', total: c.student.epochs * c.student.itersPerEpoch, batchSize: c.student.batchSize, stepsPerEpoch: c.student.itersPerEpoch, trainsStudent: true },
   ],
   create: (ctx, c) => createRdskdSession(ctx, c, 'mode-seeking'),
+  extendable: ['student.epochs'],
 };

@@ -160,4 +160,5 @@ export const rdskd: MethodDefinition<RdskdConfig> = {
   defaults: rdskdDefaults,
   phases: phasesOf,
   create: (ctx, c) => createRdskdSession(ctx, c, 'rdskd'),
+  extendable: ['student.epochs'],
 };

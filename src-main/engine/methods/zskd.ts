@@ -216,4 +216,5 @@ export const zskd: MethodDefinition<ZskdConfig> = {
   phases: zskdPhases,
   create: createZskdSession,
   fit: zskdFit,
+  extendable: ['student.epochs'],
 };

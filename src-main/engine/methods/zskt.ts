@@ -211,4 +211,5 @@ export const zskt: MethodDefinition<ZsktConfig> = {
   phases: phasesOf,
   create: createZsktSession,
   fit: zsktFit,
+  fixedLength: 'its cosine learning-rate schedules run over all of its iterations, so a longer run differs from the first step on',
 };

@@ -9,18 +9,19 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
+import { cpSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { DistilleryError } from '../errors.ts';
-import { defaultGeneratorFactory, getMethod } from '../methods/index.ts';
-import { runMethod, type RunMethodResult } from '../methods/driver.ts';
+import { defaultGeneratorFactory, getMethod, plannedSteps } from '../methods/index.ts';
+import { positionAt, runMethod, type RunMethodResult } from '../methods/driver.ts';
 import { deriveSeed } from '../methods/random.ts';
-import { diffJson, resolveConfig, type DatasetId, type GeneratorFactory, type Json, type RunControl, type TestSet } from '../methods/method.ts';
+import { deepMerge, diffJson, expandDottedKeys, resolveConfig, type DatasetId, type GeneratorFactory, type Json, type RunControl, type TestSet } from '../methods/method.ts';
 import { checkWidth, getClassifier, loadTeacher } from '../models/index.ts';
 import type { ProgressListener } from '../progress.ts';
 import type { SampleGridDto } from '../../common/contract.ts';
 import { loadTestSet } from '../data/test-set.ts';
 import { gallerySamples } from '../gallery.ts';
-import { RunStore, type RunIdentity } from './store.ts';
+import { RUN_FILES, RunStore, type RunIdentity } from './store.ts';
 
 /** The reference hyper-parameters to use for a teacher trained on `datasetName`. */
 export function datasetDefaults(datasetName: string): { dataset: DatasetId; exact: boolean } {
@@ -225,8 +226,11 @@ export async function resumeDistillation(
   check: { overrides?: unknown; student?: string; studentWidth?: number } = {},
 ): Promise<DistillResult> {
   const store = RunStore.open(runDir);
-  if (store.status.status === 'done') {
-    throw new DistilleryError('BAD_INPUT', `run ${store.id} is already finished`, 'start a new run to train again');
+  // 'done' with steps left to plan: lengthened (extendRun) and stopped before run.json said so.
+  if (store.status.status === 'done' && plannedSteps(store.record.method, store.record.config) <= (store.status.position?.globalStep ?? 0)) {
+    store.close();
+    const lengthen = getMethod(store.record.method).extendable?.map((k) => `--set ${k}=N`).join(' or ');
+    throw new DistilleryError('BAD_INPUT', `run ${store.id} is already finished`, lengthen ? `lengthen it (distillery runs --extend ${store.id} ${lengthen}), or start a new run` : 'start a new run to train again');
   }
   const record = store.record;
   if (check.student !== undefined || check.studentWidth !== undefined) {
@@ -247,4 +251,64 @@ export async function resumeDistillation(
     store.checkSameIdentity({ ...record, config: config as unknown as Json });
   }
   return drive(store, true, driveOptions);
+}
+
+/** What extendRun changed. */
+export interface RunExtensionResult {
+  id: string;
+  /** Steps done when lengthened, and the steps the run now plans. */
+  atStep: number;
+  plannedSteps: number;
+  was: Record<string, number>;
+  set: Record<string, number>;
+}
+
+/**
+ * Lengthens a run so that resuming it goes on training: raises config keys that the method marks
+ * `extendable` (DAFL's `epochs`, RDSKD's and MSKD's `student.epochs`, …). They grow only the last
+ * phase and no earlier step depends on them, so the run ends where one planned that long from the
+ * start would (tests/engine/runs/extend.test.ts): a curve that had not flattened can be continued
+ * instead of recomputed. For a finished or stopped run, not one that is running. The result so far
+ * is kept as student-<steps>/ and summary-<steps>.json; config.json records the change.
+ */
+export function extendRun(runDir: string, set: Record<string, unknown>): RunExtensionResult {
+  const store = RunStore.open(runDir);
+  try {
+    const { record } = store;
+    const definition = getMethod(record.method);
+    const keys = definition.extendable ?? [];
+    if (!keys.length) {
+      throw new DistilleryError('BAD_INPUT', `${definition.title} runs cannot be lengthened: ${definition.fixedLength ?? 'its schedule depends on the length of the run'}`, 'start a new run with the longer schedule');
+    }
+    if (store.live) throw new DistilleryError('BAD_INPUT', `run ${store.id} is running`, 'stop it (Ctrl+C, or Pause in the app) and lengthen it then');
+    if (!Object.keys(set).length) throw new DistilleryError('BAD_INPUT', `name what to lengthen: ${keys.map((k) => `--set ${k}=N`).join(' or ')}`);
+    const was: Record<string, number> = {};
+    const next: Record<string, number> = {};
+    for (const [key, value] of Object.entries(set)) {
+      if (!keys.includes(key)) {
+        throw new DistilleryError('BAD_INPUT', `${key} cannot change in a run that has started; ${definition.title} runs are lengthened with ${keys.join(', ')}`, 'start a new run to change anything else');
+      }
+      const current = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], record.config);
+      if (typeof current !== 'number' || typeof value !== 'number' || !Number.isInteger(value) || value <= current) {
+        throw new DistilleryError('BAD_INPUT', `${key} must become a whole number above its current ${String(current)}, got ${String(value)}`);
+      }
+      was[key] = current;
+      next[key] = value;
+    }
+    const parsed = definition.schema.safeParse(deepMerge(record.config, expandDottedKeys(next)));
+    if (!parsed.success) throw new DistilleryError('BAD_INPUT', `invalid ${definition.id} config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    const config = parsed.data as Json;
+    const atStep = store.checkpointInfo()?.position.globalStep ?? 0;
+    // The result so far stays, under its step count (the run's end rewrites student/ and summary.json).
+    for (const name of [RUN_FILES.student, RUN_FILES.summary]) {
+      const from = join(store.dir, name);
+      const to = join(store.dir, name.replace(/(\.json)?$/, `-${atStep}$1`));
+      if (existsSync(from) && !existsSync(to)) cpSync(from, to, { recursive: true });
+    }
+    store.writeExtension(config, { atStep, was, set: next });
+    store.setStatus('paused', { position: positionAt(definition.phases(config), atStep) });
+    return { id: store.id, atStep, plannedSteps: plannedSteps(record.method, config), was, set: next };
+  } finally {
+    store.close();
+  }
 }

@@ -54,6 +54,19 @@ export interface RunRecord extends RunIdentity {
   format: 1;
   id: string;
   createdAt: string;
+  /** Each time the run was lengthened after it had started (distill.ts extendRun), oldest first. */
+  extensions?: RunExtension[];
+}
+
+export interface RunExtension {
+  at: string;
+  /** Steps done when it was lengthened. */
+  atStep: number;
+  /** The config values changed (dotted keys), before and after. */
+  was: Record<string, number>;
+  set: Record<string, number>;
+  /** The identity hash before: checkpoints written until then carry it. */
+  fromHash: string;
 }
 
 export type RunStatus = 'created' | 'running' | 'paused' | 'cancelled' | 'failed' | 'done';
@@ -138,6 +151,11 @@ export class RunStore {
     return this.state;
   }
 
+  /** Whether a process is computing this run now (run.json says running and its process lives). */
+  get live(): boolean {
+    return this.state.status === 'running' && processAlive(this.state.sessions.at(-1)?.pid ?? -1);
+  }
+
   /** Creates a new run folder under `root` and writes config.json. */
   static create(root: string, identity: RunIdentity, options: { id?: string; ops?: FileOps } = {}): RunStore {
     const ops = options.ops ?? nodeFileOps;
@@ -180,6 +198,16 @@ export class RunStore {
         'resume it without changing options, or start a new run with the new ones',
       );
     }
+  }
+
+  /**
+   * Rewrites config.json with a lengthened config, the change recorded in `extensions` (extendRun
+   * checks that only the last phase grows). The store keeps the record it was opened with: reopen.
+   */
+  writeExtension(config: Json, change: Omit<RunExtension, 'at' | 'fromHash'>): void {
+    const extension: RunExtension = { at: new Date().toISOString(), ...change, fromHash: this.configHash };
+    const record: RunRecord = { ...this.record, config, extensions: [...(this.record.extensions ?? []), extension] };
+    writeFileAtomic(join(this.dir, RUN_FILES.config), `${JSON.stringify(record, null, 2)}\n`, this.ops);
   }
 
   // ---------------------------------------------------------------- status ----------------------
@@ -287,7 +315,8 @@ export class RunStore {
       return null;
     }
     const info = await restoreCheckpoint(this.checkpointPath, models, optimizers);
-    if (info.configHash !== this.configHash) {
+    const earlier = (this.record.extensions ?? []).map((e) => e.fromHash);
+    if (info.configHash !== this.configHash && !earlier.includes(info.configHash)) {
       throw new DistilleryError('BAD_INPUT', `the checkpoint of run ${this.id} belongs to a different configuration`, 'the run folder was edited; start a new run');
     }
     this.truncateMetrics(info.metricsBytes);
@@ -371,7 +400,7 @@ export function listRuns(root: string): RunListing[] {
         dataset: store.record.dataset,
         config: store.record.config,
         createdAt: store.record.createdAt,
-        status: st.status === 'running' && !processAlive(st.sessions.at(-1)?.pid ?? -1) ? 'interrupted' : st.status,
+        status: st.status === 'running' && !store.live ? 'interrupted' : st.status,
         updatedAt: st.updatedAt,
         position: st.position,
         summary: store.readSummary(),

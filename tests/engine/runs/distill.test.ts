@@ -1,10 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getClassifier, loadModel } from '../../../src-main/engine/models/index.ts';
 import { saveTestTeacher } from '../test-teacher.ts';
-import { datasetDefaults, listRuns, resumeDistillation, RunStore, startDistillation } from '../../../src-main/engine/runs/index.ts';
+import { datasetDefaults, extendRun, listRuns, resumeDistillation, RunStore, startDistillation } from '../../../src-main/engine/runs/index.ts';
+import { deepMerge, expandDottedKeys } from '../../../src-main/engine/methods/index.ts';
 import { tempDirs } from '../../temp-dirs.ts';
 
 const SHAPE = [4, 4, 1] as const;
@@ -126,5 +127,65 @@ describe('start and resume a distillation', () => {
     await startDistillation({ teacher: teacherDir, student: 'tiny', method: 'dafl', overrides: { latentDim: 5, epochs: 1, itersPerEpoch: 4, batchSize: 8, evalSamples: 8, sampleEvery: 0 }, runsDir: runs, id: 'd' }, { ...drive, maxSteps: 1 });
     await writeTeacher(teacherDir, 42);
     await expect(resumeDistillation(join(runs, 'd'), drive)).rejects.toThrow(/not the one run d started with/);
+  });
+});
+
+describe('lengthening a run (extendRun)', () => {
+  const B = 4;
+  // Each short run ends on an evaluation step, so the extended run's records line up one for one with the planned run's.
+  const cases = [
+    { method: 'dafl', overrides: { latentDim: 5, epochs: 2, itersPerEpoch: 2, batchSize: 8, checkpointEvery: 3, sampleEvery: 0, evalEvery: 2, evalSamples: 8 }, key: 'epochs', value: 3, steps: [4, 6] },
+    { method: 'rdskd', overrides: { ...overrides, evalEvery: 2 }, key: 'student.epochs', value: 2, steps: [8, 12] },
+    { method: 'deepinversion', overrides: { synthesis: { batches: 2, batchSize: B, iterations: 3 }, student: { epochs: 2, batchSize: B }, checkpointEvery: 2, sampleEvery: 0, evalEvery: 2, evalSamples: 8 }, key: 'student.epochs', value: 4, steps: [10, 14] },
+  ];
+
+  it.each(cases)('$method: a finished run lengthened with $key ends where a run planned that long does', async ({ method, overrides: short, key, value, steps }) => {
+    const root = tmp();
+    const teacherDir = join(root, 'teacher');
+    await writeTeacher(teacherDir);
+    const runs = join(root, 'runs');
+    await startDistillation({ teacher: teacherDir, student: 'tiny', method, overrides: short, runsDir: runs, id: 'short' }, drive);
+    await startDistillation({ teacher: teacherDir, student: 'tiny', method, overrides: deepMerge(short, expandDottedKeys({ [key]: value })), runsDir: runs, id: 'planned' }, drive);
+
+    const change = extendRun(join(runs, 'short'), { [key]: value });
+    expect(change).toMatchObject({ atStep: steps[0], plannedSteps: steps[1], set: { [key]: value } });
+    expect(listRuns(runs).find((r) => r.id === 'short')).toMatchObject({ status: 'paused', position: { globalStep: steps[0] } });
+    const done = await resumeDistillation(join(runs, 'short'), drive);
+    expect(done).toMatchObject({ status: 'done', position: { globalStep: steps[1] } });
+
+    const records = (id: string) => RunStore.open(join(runs, id)).readMetrics().map(({ globalStep, phase, step, values }) => ({ globalStep, phase, step, values }));
+    expect(records('short')).toEqual(records('planned'));
+    const weights = async (dir: string) => {
+      const model = await loadModel(dir);
+      const values = model.getWeights().map((w) => Array.from(w.dataSync()));
+      model.dispose();
+      return values;
+    };
+    expect(await weights(join(runs, 'short', 'student'))).toEqual(await weights(join(runs, 'planned', 'student')));
+    // The result it had is kept; config.json says what changed.
+    expect(existsSync(join(runs, 'short', `student-${steps[0]}`, 'model.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(runs, 'short', `summary-${steps[0]}.json`), 'utf8'))).toMatchObject({ steps: steps[0] });
+    expect(JSON.parse(readFileSync(join(runs, 'short', 'config.json'), 'utf8')).extensions).toMatchObject([{ atStep: steps[0], set: { [key]: value } }]);
+  });
+
+  it('refuses what would make a different run, and runs it cannot lengthen', async () => {
+    const root = tmp();
+    const teacherDir = join(root, 'teacher');
+    await writeTeacher(teacherDir);
+    const runs = join(root, 'runs');
+    await startDistillation({ teacher: teacherDir, student: 'tiny', method: 'dafl', overrides: cases[0]!.overrides, runsDir: runs, id: 'd' }, drive);
+    const d = join(runs, 'd');
+    expect(() => extendRun(d, { lrG: 0.1 })).toThrow(/lrG cannot change in a run that has started; DAFL runs are lengthened with epochs/);
+    expect(() => extendRun(d, { epochs: 2 })).toThrow(/epochs must become a whole number above its current 2, got 2/);
+    expect(() => extendRun(d, {})).toThrow(/--set epochs=N/);
+    await expect(resumeDistillation(d, drive)).rejects.toThrow(/already finished/);
+    const store = RunStore.open(d);
+    store.recordSession(null); // this process, alive: the run counts as running
+    store.setStatus('running');
+    store.close();
+    expect(() => extendRun(d, { epochs: 3 })).toThrow(/is running/);
+
+    await startDistillation({ teacher: teacherDir, student: 'tiny', method: 'zskt', overrides: { latentDim: 5, batchSize: 4, iterations: 2, generator: { steps: 1 }, student: { steps: 1 }, evalSamples: 4, sampleEvery: 0 }, runsDir: runs, id: 'z' }, { ...drive, maxSteps: 1 });
+    expect(() => extendRun(join(runs, 'z'), { iterations: 4 })).toThrow(/ZSKT runs cannot be lengthened: its cosine learning-rate schedules/);
   });
 });
