@@ -128,6 +128,18 @@ export const requestSchemas = {
   }).strict(),
   controlRun: z.object({ runId: idSchema, action: z.enum(['pause', 'resume', 'cancel']) }).strict(),
   resumeRun: z.object({ runId: idSchema }).strict(),
+  /**
+   * Lengthens a finished or stopped run and continues it: `set` raises keys the run's detail lists
+   * as `extendable` (e.g. {"epochs": 30} for DAFL); the engine refuses anything else.
+   */
+  extendRun: z
+    .object({
+      runId: idSchema,
+      set: z
+        .record(z.string().regex(/^[A-Za-z][\w.]{0,63}$/), z.number().int().positive().max(10_000_000))
+        .refine((set) => Object.keys(set).length > 0, 'name at least one key to lengthen'),
+    })
+    .strict(),
   listRuns: z.object({}).strict(),
   getRun: z.object({ runId: idSchema, maxPoints: z.number().int().min(10).max(100_000).optional() }).strict(),
   /**
@@ -274,6 +286,10 @@ export interface MetricPointDto {
 
 export interface RunDetailDto extends RunSummaryDto {
   config: Record<string, unknown>;
+  /** The config keys that lengthen this run (extendRun), with their values now; empty when none. */
+  extendable: { key: string; value: number }[];
+  /** Why the run cannot be lengthened, when its method cannot be. */
+  fixedLength?: string;
   backend: string | null;
   error?: ErrorDto;
   /** Logged values, thinned to at most maxPoints per phase. */
@@ -340,6 +356,7 @@ export interface RequestOutputs {
   startRun: { runId: string };
   controlRun: { runId: string; status: RunStatusDto };
   resumeRun: { runId: string };
+  extendRun: { runId: string; plannedSteps: number };
   listRuns: RunSummaryDto[];
   getRun: RunDetailDto;
   exportRun: ExportResultDto;

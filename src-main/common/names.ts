@@ -14,6 +14,7 @@ export const REQUEST_NAMES = [
   'startRun',
   'controlRun',
   'resumeRun',
+  'extendRun',
   'listRuns',
   'getRun',
   'exportRun',

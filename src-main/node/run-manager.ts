@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import type { ErrorDto, EventName, EventPayloads, ExportResultDto, MetricPointDto, RequestInput, RunDetailDto, RunStatusDto, RunSummaryDto, SampleGridDto } from '../common/contract.ts';
 import { DistilleryError, ENGINE_VERSION } from '../engine/index.ts';
 import { checkExportOptions, exportRun, exportVariant, type ExportOptions } from '../engine/export/index.ts';
-import { plannedSteps } from '../engine/methods/index.ts';
+import { configValue, getMethod, plannedSteps } from '../engine/methods/index.ts';
 import { listRuns, RUN_FILES, RunStore, type MetricRecord, type RunListing } from '../engine/runs/store.ts';
-import { recordedStudent, studentLabel } from '../engine/runs/distill.ts';
+import { extendRun, recordedStudent, studentLabel } from '../engine/runs/distill.ts';
 import type { Handlers } from './host.ts';
 import { resolveTeacher } from './teachers.ts';
 import type { FromWorker, ToWorker, WorkerJob } from './run-protocol.ts';
@@ -56,13 +56,19 @@ export class RunManager {
     this.worker = options.worker ?? defaultWorkerCommand();
   }
 
-  handlers(): Pick<Handlers, 'startRun' | 'controlRun' | 'resumeRun' | 'listRuns' | 'getRun' | 'exportRun'> {
+  handlers(): Pick<Handlers, 'startRun' | 'controlRun' | 'resumeRun' | 'extendRun' | 'listRuns' | 'getRun' | 'exportRun'> {
     return {
       startRun: (input) => this.start(input),
       controlRun: async ({ runId, action }) => ({ runId, status: this.control(runId, action) }),
       resumeRun: async ({ runId }) => {
-        if (this.live.has(runId)) throw new DistilleryError('BAD_INPUT', `run ${runId} is still running`, 'pause resumes with controlRun; resumeRun continues a stopped run');
+        await this.released(runId, 'pause resumes with controlRun; resumeRun continues a stopped run');
         return this.launch({ kind: 'resume', runDir: this.runDir(runId) });
+      },
+      extendRun: async ({ runId, set }) => {
+        await this.released(runId, 'cancel it, then train it longer');
+        const { plannedSteps } = extendRun(this.runDir(runId), set);
+        await this.launch({ kind: 'resume', runDir: this.runDir(runId) });
+        return { runId, plannedSteps };
       },
       listRuns: async () => listRuns(this.runsDir).map((r) => this.summary(r)),
       getRun: async ({ runId, maxPoints }) => this.detail(runId, maxPoints ?? 400),
@@ -210,6 +216,24 @@ export class RunManager {
     });
   }
 
+  /**
+   * Resolves once no worker holds the run. A worker that has said it stopped (cancelled, failed,
+   * done) still closes the run's files before it exits, and the app shows the status before that:
+   * a Resume clicked in between waits for the exit instead of being refused.
+   */
+  private async released(runId: string, hint: string): Promise<void> {
+    const run = this.live.get(runId);
+    if (!run) return;
+    if (run.status === 'running' || run.status === 'paused') throw new DistilleryError('BAD_INPUT', `run ${runId} is still running`, hint);
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(() => fail(new DistilleryError('INTERNAL', `the process of run ${runId} did not exit after it stopped`, 'try again in a moment')), 30_000);
+      run.child.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+    });
+  }
+
   private setStatus(run: LiveRun, status: RunStatusDto): void {
     run.status = status;
     if (run.runId) this.options.emit('runStatus', { runId: run.runId, status, ...(run.error ? { error: run.error } : {}) });
@@ -255,9 +279,12 @@ export class RunManager {
       const metrics = store.readMetrics();
       const live = this.live.get(runId);
       const galleryFile = join(dir, LATEST_SAMPLES_FILE);
+      const definition = getMethod(store.record.method);
       return {
         ...summaryOf(store, listing, metrics, live?.status),
         config: store.record.config as Record<string, unknown>,
+        extendable: (definition.extendable ?? []).map((key) => ({ key, value: Number(configValue(store.record.config, key)) })),
+        ...(definition.fixedLength ? { fixedLength: definition.fixedLength } : {}),
         backend: store.status.sessions.at(-1)?.backend ?? null,
         ...(live?.error ?? store.status.error ? { error: live?.error ?? store.status.error } : {}),
         metrics: thin(metrics, maxPoints),

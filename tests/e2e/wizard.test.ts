@@ -272,6 +272,20 @@ describe('the wizard in browser mode', () => {
     await expect.poll(() => page.getByTestId('run-accuracy').textContent(), { timeout: 30_000 }).toMatch(/^\d+(\.\d)? %$/);
     await expect.poll(() => points('chart-quality'), { timeout: 30_000 }).toBeGreaterThan(1);
     await screenshot(page, '11-run-done');
+
+    // Train longer: student.epochs 1 → 2 continues the finished run from step 212 to 412.
+    await page.getByTestId('run-lengthen').waitFor();
+    expect(await page.getByTestId('run-lengthen').textContent()).toContain('student-212');
+    await page.getByTestId('run-lengthen-value').fill('2');
+    await screenshot(page, '11-run-lengthen');
+    await page.getByTestId('run-lengthen-go').click();
+    // 200 more student steps take a minute or more here: the run is seen running before it is done again.
+    await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 60_000 }).toContain('running');
+    await expect.poll(() => page.locator('.run-progress').textContent(), { timeout: 60_000 }).toContain('of 412');
+    await expect.poll(() => page.getByTestId('run-status').textContent(), { timeout: 300_000 }).toContain('done');
+    await expect.poll(() => page.locator('.run-progress').textContent(), { timeout: 30_000 }).toContain('step 412 of 412');
+    expect(await progress()).toBe(1);
+    await screenshot(page, '11-run-lengthened');
   }, 1_200_000);
 
   it('lists the runs and compares two', async () => {

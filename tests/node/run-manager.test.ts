@@ -124,3 +124,58 @@ describe('export destinations', () => {
     expect((micro as { value: { modelBytes: number } }).value.modelBytes).toBeLessThan(value.modelBytes);
   }, 120_000);
 });
+
+describe('training a finished run longer', () => {
+  it('extendRun validates its payload, lengthens the run and continues it in a worker to the new end', async () => {
+    const { useWasm } = await import('../engine/backend/helpers.ts');
+    const { tinyRun } = await import('../engine/export/tiny-run.ts');
+    await useWasm();
+    const home = tmp();
+    await tinyRun(home, 'rdskd', 'tiny'); // 2 generator + 2 student steps
+    const host = new EngineHost({ dataDir: home });
+    const before = await host.dispatch('getRun', { runId: 'tiny' });
+    expect(before).toMatchObject({ ok: true, value: { status: 'done', step: 4, total: 4, extendable: [{ key: 'student.epochs', value: 1 }] } });
+    for (const set of [{}, { 'student.epochs': 0 }, { 'student.epochs': 1.5 }, { '../x': 2 }]) {
+      expect(await host.dispatch('extendRun', { runId: 'tiny', set })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT' } });
+    }
+    expect(await host.dispatch('extendRun', { runId: 'tiny', set: { 'generator.epochs': 2 } })).toMatchObject({ ok: false, error: { code: 'BAD_INPUT', message: expect.stringContaining('generator.epochs cannot change') } });
+    expect(await host.dispatch('extendRun', { runId: 'gone', set: { 'student.epochs': 2 } })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+
+    expect(await host.dispatch('extendRun', { runId: 'tiny', set: { 'student.epochs': 3 } })).toEqual({ ok: true, value: { runId: 'tiny', plannedSteps: 8 } });
+    await expect
+      .poll(async () => ((await host.dispatch('getRun', { runId: 'tiny' })) as { value: { status: string; step: number } }).value, { timeout: 60_000, interval: 250 })
+      .toMatchObject({ status: 'done', step: 8 });
+    expect(await host.dispatch('getRun', { runId: 'tiny' })).toMatchObject({ ok: true, value: { total: 8, extendable: [{ key: 'student.epochs', value: 3 }] } });
+  }, 120_000);
+});
+
+describe('a run that has just stopped', () => {
+  it('resumes when Resume comes right after the cancelled status, before its worker has exited', async () => {
+    const home = tmp();
+    const host = new EngineHost({ dataDir: home });
+    const statuses: string[] = [];
+    let cancelled = false;
+    const resumed = new Promise<unknown>((resolveResume) => {
+      host.onEvent((event, payload) => {
+        const { runId, status } = payload as { runId: string; status?: string };
+        if (event === 'progress' && !cancelled) {
+          cancelled = true;
+          void host.dispatch('controlRun', { runId, action: 'cancel' });
+        }
+        if (event === 'runStatus') {
+          statuses.push(status!);
+          // The app shows 'cancelled' as soon as the worker says so; the user clicks Resume at once.
+          if (status === 'cancelled') void host.dispatch('resumeRun', { runId }).then(resolveResume);
+        }
+      });
+    });
+    const schedule = { epochs: 1, itersPerEpoch: 6, batchSize: 4, evalSamples: 4, evalEvery: 0, sampleEvery: 0, checkpointEvery: 100 };
+    const started = await host.dispatch('startRun', { teacherId: 'lenet5-mnist', student: 'lenet5-half', method: 'dafl', overrides: schedule });
+    expect(started).toMatchObject({ ok: true });
+    const runId = (started as { value: { runId: string } }).value.runId;
+    expect(await resumed).toEqual({ ok: true, value: { runId } });
+    await expect.poll(() => statuses.at(-1), { timeout: 60_000, interval: 200 }).toBe('done');
+    expect(statuses).toEqual(['running', 'cancelled', 'running', 'done']);
+  }, 120_000);
+});
+

@@ -72,6 +72,7 @@ export function runDetail(over: Partial<RunDetailDto> = {}): RunDetailDto {
     total: 130,
     values: {},
     config: {},
+    extendable: [{ key: 'student.epochs', value: 1 }],
     backend: 'wasm',
     metrics: [point('generator', 1, 30, 0, { oh: 2, ie: -2, ds: 0.1, total: 1 }), point('generator', 2, 30, 0, { oh: 1.9, ie: -2.1, ds: 0.1, total: 0.9 })],
     samples: null,

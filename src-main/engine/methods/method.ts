@@ -263,6 +263,11 @@ export function cancelledError(signal: AbortSignal, where: string): DistilleryEr
 }
 
 /** {'a.b': 1, c: 2} → {a: {b: 1}, c: 2}: config overrides by dotted key (CLI --set, the app's form). */
+/** The value at a dotted key of a config ('student.epochs'), or undefined. */
+export function configValue(config: unknown, key: string): unknown {
+  return key.split('.').reduce<unknown>((node, part) => (isPlainObject(node) ? node[part] : undefined), config);
+}
+
 export function expandDottedKeys(values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {

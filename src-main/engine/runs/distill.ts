@@ -15,7 +15,7 @@ import { DistilleryError } from '../errors.ts';
 import { defaultGeneratorFactory, getMethod, plannedSteps } from '../methods/index.ts';
 import { positionAt, runMethod, type RunMethodResult } from '../methods/driver.ts';
 import { deriveSeed } from '../methods/random.ts';
-import { deepMerge, diffJson, expandDottedKeys, resolveConfig, type DatasetId, type GeneratorFactory, type Json, type RunControl, type TestSet } from '../methods/method.ts';
+import { configValue, deepMerge, diffJson, expandDottedKeys, resolveConfig, type DatasetId, type GeneratorFactory, type Json, type RunControl, type TestSet } from '../methods/method.ts';
 import { checkWidth, getClassifier, loadTeacher } from '../models/index.ts';
 import type { ProgressListener } from '../progress.ts';
 import type { SampleGridDto } from '../../common/contract.ts';
@@ -288,7 +288,7 @@ export function extendRun(runDir: string, set: Record<string, unknown>): RunExte
       if (!keys.includes(key)) {
         throw new DistilleryError('BAD_INPUT', `${key} cannot change in a run that has started; ${definition.title} runs are lengthened with ${keys.join(', ')}`, 'start a new run to change anything else');
       }
-      const current = key.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part], record.config);
+      const current = configValue(record.config, key);
       if (typeof current !== 'number' || typeof value !== 'number' || !Number.isInteger(value) || value <= current) {
         throw new DistilleryError('BAD_INPUT', `${key} must become a whole number above its current ${String(current)}, got ${String(value)}`);
       }

@@ -21,7 +21,7 @@ export const useRunStore = defineStore('run', () => {
   const latest = shallowRef<ProgressEventDto | null>(null);
   const points = shallowRef<MetricPointDto[]>([]);
   const samples = shallowRef<SampleGridDto | null>(null);
-  const busy = ref<'start' | 'pause' | 'resume' | 'cancel' | 'load' | null>(null);
+  const busy = ref<'start' | 'pause' | 'resume' | 'cancel' | 'load' | 'extend' | null>(null);
   let spans: PhaseSpan[] = [];
   let unsubscribe: (() => void) | null = null;
 
@@ -29,6 +29,8 @@ export const useRunStore = defineStore('run', () => {
   const canPause = computed(() => status.value === 'running');
   const canResume = computed(() => status.value === 'paused' || status.value === 'cancelled' || status.value === 'failed');
   const canCancel = computed(() => status.value === 'running' || status.value === 'paused');
+  /** A run no process holds, whose method can be lengthened (a paused one is still held: cancel it first). */
+  const canExtend = computed(() => !!detail.value?.extendable.length && ['done', 'cancelled', 'failed', 'interrupted'].includes(status.value ?? ''));
   /** Overall progress over all phases, 0–1 (from the run's plan once known, else the current phase). */
   const overall = computed(() => {
     const total = detail.value?.total ?? 0;
@@ -169,6 +171,24 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
+  /** Lengthens the run (extendRun: `key` raised to `value`) and follows it as it continues. */
+  async function extend(key: string, value: number): Promise<void> {
+    if (!runId.value) return;
+    const id = runId.value;
+    busy.value = 'extend';
+    actionError.value = null;
+    try {
+      await api.invoke('extendRun', { runId: id, set: { [key]: value } });
+      error.value = null;
+      status.value = 'running';
+      await load(id, { quiet: true });
+    } catch (e) {
+      actionError.value = toNotice(e);
+    } finally {
+      busy.value = null;
+    }
+  }
+
   return {
     runId,
     detail,
@@ -183,6 +203,7 @@ export const useRunStore = defineStore('run', () => {
     canPause,
     canResume,
     canCancel,
+    canExtend,
     overall,
     globalStep,
     listen,
@@ -191,6 +212,7 @@ export const useRunStore = defineStore('run', () => {
     pause: () => control('pause'),
     cancel: () => control('cancel'),
     resume,
+    extend,
     reset,
   };
 });
