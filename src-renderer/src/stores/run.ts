@@ -129,13 +129,13 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
-  async function control(action: 'pause' | 'cancel'): Promise<void> {
+  /** One of the dashboard's actions on the current run: `busy` while it runs, its error shown, not thrown. */
+  async function act(kind: NonNullable<typeof busy.value>, action: (id: string) => Promise<void>): Promise<void> {
     if (!runId.value) return;
-    busy.value = action;
+    busy.value = kind;
     actionError.value = null;
     try {
-      const answer = await api.invoke('controlRun', { runId: runId.value, action });
-      if (answer.runId === runId.value && action === 'pause' && status.value === 'running') status.value = answer.status;
+      await action(runId.value);
     } catch (e) {
       actionError.value = toNotice(e);
     } finally {
@@ -143,13 +143,23 @@ export const useRunStore = defineStore('run', () => {
     }
   }
 
+  const control = (action: 'pause' | 'cancel'): Promise<void> =>
+    act(action, async (id) => {
+      const answer = await api.invoke('controlRun', { runId: id, action });
+      if (answer.runId === runId.value && action === 'pause' && status.value === 'running') status.value = answer.status;
+    });
+
+  /** Follows a run that a request has just set going again. */
+  async function followAgain(id: string): Promise<void> {
+    if (id !== runId.value) reset(id);
+    error.value = null;
+    status.value = 'running';
+    await load(id, { quiet: true });
+  }
+
   /** Continues a paused run in place, or a cancelled / failed one from its last checkpoint. */
-  async function resume(): Promise<void> {
-    if (!runId.value) return;
-    const id = runId.value;
-    busy.value = 'resume';
-    actionError.value = null;
-    try {
+  const resume = (): Promise<void> =>
+    act('resume', async (id) => {
       if (status.value === 'paused') {
         try {
           await api.invoke('controlRun', { runId: id, action: 'resume' });
@@ -159,35 +169,15 @@ export const useRunStore = defineStore('run', () => {
           if (toNotice(e).code !== 'NOT_FOUND') throw e;
         }
       }
-      const { runId: resumed } = await api.invoke('resumeRun', { runId: id });
-      if (resumed !== id) reset(resumed);
-      error.value = null;
-      status.value = 'running';
-      await load(resumed, { quiet: true });
-    } catch (e) {
-      actionError.value = toNotice(e);
-    } finally {
-      busy.value = null;
-    }
-  }
+      await followAgain((await api.invoke('resumeRun', { runId: id })).runId);
+    });
 
   /** Lengthens the run (extendRun: `key` raised to `value`) and follows it as it continues. */
-  async function extend(key: string, value: number): Promise<void> {
-    if (!runId.value) return;
-    const id = runId.value;
-    busy.value = 'extend';
-    actionError.value = null;
-    try {
+  const extend = (key: string, value: number): Promise<void> =>
+    act('extend', async (id) => {
       await api.invoke('extendRun', { runId: id, set: { [key]: value } });
-      error.value = null;
-      status.value = 'running';
-      await load(id, { quiet: true });
-    } catch (e) {
-      actionError.value = toNotice(e);
-    } finally {
-      busy.value = null;
-    }
-  }
+      await followAgain(id);
+    });
 
   return {
     runId,
