@@ -290,7 +290,8 @@ export function extendRun(runDir: string, set: Record<string, unknown>): RunExte
       }
       const current = configValue(record.config, key);
       if (typeof current !== 'number' || typeof value !== 'number' || !Number.isInteger(value) || value <= current) {
-        throw new DistilleryError('BAD_INPUT', `${key} must become a whole number above its current ${String(current)}, got ${String(value)}`);
+        const hint = value === current && store.status.status !== 'done' ? 'the run is planned that long already: resume it to go on' : undefined;
+        throw new DistilleryError('BAD_INPUT', `${key} must become a whole number above its current ${String(current)}, got ${String(value)}`, hint);
       }
       was[key] = current;
       next[key] = value;
