@@ -267,7 +267,7 @@ export interface RunExtensionResult {
  * Lengthens a run so that resuming it goes on training: raises config keys that the method marks
  * `extendable` (DAFL's `epochs`, RDSKD's and MSKD's `student.epochs`, …). They grow only the last
  * phase and no earlier step depends on them, so the run ends where one planned that long from the
- * start would (tests/engine/runs/extend.test.ts): a curve that had not flattened can be continued
+ * start would (tests/engine/runs/distill.test.ts): a curve that had not flattened can be continued
  * instead of recomputed. For a finished or stopped run, not one that is running. The result so far
  * is kept as student-<steps>/ and summary-<steps>.json; config.json records the change.
  */
@@ -280,7 +280,7 @@ export function extendRun(runDir: string, set: Record<string, unknown>): RunExte
     if (!keys.length) {
       throw new DistilleryError('BAD_INPUT', `${definition.title} runs cannot be lengthened: ${definition.fixedLength ?? 'its schedule depends on the length of the run'}`, 'start a new run with the longer schedule');
     }
-    if (store.live) throw new DistilleryError('BAD_INPUT', `run ${store.id} is running`, 'stop it (Ctrl+C, or Pause in the app) and lengthen it then');
+    if (store.live) throw new DistilleryError('BAD_INPUT', `run ${store.id} is running`, 'stop it (Ctrl+C in the CLI, Cancel in the app) and lengthen it then');
     if (!Object.keys(set).length) throw new DistilleryError('BAD_INPUT', `name what to lengthen: ${keys.map((k) => `--set ${k}=N`).join(' or ')}`);
     const was: Record<string, number> = {};
     const next: Record<string, number> = {};

@@ -151,9 +151,9 @@ export class RunStore {
     return this.state;
   }
 
-  /** Whether a process is computing this run now (run.json says running and its process lives). */
+  /** Whether a process holds this run now: run.json says running or paused, and that process lives. */
   get live(): boolean {
-    return this.state.status === 'running' && processAlive(this.state.sessions.at(-1)?.pid ?? -1);
+    return (this.state.status === 'running' || this.state.status === 'paused') && processAlive(this.state.sessions.at(-1)?.pid ?? -1);
   }
 
   /** Creates a new run folder under `root` and writes config.json. */
@@ -362,7 +362,7 @@ export interface RunListing {
   dir: string;
   method: string;
   dataset: string;
-  /** The method's config, as recorded when the run was created. */
+  /** The method's config (lengthened, if the run was: see RunRecord.extensions). */
   config: Json;
   createdAt: string;
   /** 'interrupted': run.json says running but the process that ran it is gone (killed, crashed). */
