@@ -27,7 +27,8 @@ export const useRunStore = defineStore('run', () => {
 
   const active = computed(() => status.value !== null && ACTIVE.includes(status.value));
   const canPause = computed(() => status.value === 'running');
-  const canResume = computed(() => status.value === 'paused' || status.value === 'cancelled' || status.value === 'failed');
+  // 'interrupted': the process that ran it was killed; its last checkpoint continues it.
+  const canResume = computed(() => status.value === 'paused' || status.value === 'cancelled' || status.value === 'failed' || status.value === 'interrupted');
   const canCancel = computed(() => status.value === 'running' || status.value === 'paused');
   /** A run no process holds, whose method can be lengthened (a paused one is still held: cancel it first). */
   const canExtend = computed(() => !!detail.value?.extendable.length && ['done', 'cancelled', 'failed', 'interrupted'].includes(status.value ?? ''));
@@ -157,7 +158,7 @@ export const useRunStore = defineStore('run', () => {
     await load(id, { quiet: true });
   }
 
-  /** Continues a paused run in place, or a cancelled / failed one from its last checkpoint. */
+  /** Continues a paused run in place, or a cancelled / failed / interrupted one from its last checkpoint. */
   const resume = (): Promise<void> =>
     act('resume', async (id) => {
       if (status.value === 'paused') {
