@@ -22,6 +22,8 @@ export class BenchUsageError extends Error {
 export interface BenchArgs {
   /** The value of a string option, or undefined when absent. */
   string(name: string): string | undefined;
+  /** Every value of a repeatable string option (`multiple: true`), in order; [] when absent. */
+  strings(name: string): string[];
   /** Whether a boolean option was given. */
   flag(name: string): boolean;
   /** An integer option ≥ min, or undefined when absent. */
@@ -45,6 +47,10 @@ export function parseBenchArgs(args: string[], options: OptionSpecs, usage: stri
   const string = (name: string): string | undefined => stringOption(values, name);
   return {
     string,
+    strings: (name) => {
+      const raw = values[name];
+      return Array.isArray(raw) ? raw.map(String) : typeof raw === 'string' ? [raw] : [];
+    },
     flag: (name) => values[name] === true,
     int(name, min = 1) {
       const raw = string(name);
