@@ -16,7 +16,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { encodeFigure, type Figure, type Series } from '../src-main/engine/metrics/plot.ts';
+import { encodeFigure, PALETTE, type Figure, type Series } from '../src-main/engine/metrics/plot.ts';
 import { RunStore, type MetricRecord } from '../src-main/engine/runs/store.ts';
 import { BenchUsageError, parseBenchArgs } from './options.ts';
 
@@ -91,17 +91,20 @@ export async function main(args: string[]): Promise<number> {
   if (xMode !== 'percent' && xMode !== 'steps') throw new BenchUsageError(`--x is percent or steps, got '${xMode}'`, USAGE);
   const byStep = xMode === 'steps';
   if (!byStep && strings('reference').length) throw new BenchUsageError('--reference curves have no planned length: draw them with --x steps', USAGE);
-  const series: Series[] = positionals.map((dir) => {
+  const lrOf = (label: string): string | undefined => /lr_G ([\d.e-]+)/.exec(label)?.[1];
+  const series: Series[] = positionals.map((dir, k) => {
     const store = RunStore.open(dir);
     const curve = accuracyCurve(runLabel(store.record.method, store.record.config), store.readMetrics());
     if (!curve) throw new BenchUsageError(`run ${basename(dir)} logged no test accuracy (start runs with --test-data)`, USAGE);
     console.log(JSON.stringify({ run: store.id, label: curve.label, points: curve.x.length, last: curve.y.at(-1), lastQuarterGain: curve.lastQuarterGain === null ? null : Number(curve.lastQuarterGain.toFixed(4)) }));
-    return { label: curve.label, x: byStep ? curve.steps : curve.x, y: curve.y, markers: true };
+    return { label: curve.label, x: byStep ? curve.steps : curve.x, y: curve.y, markers: true, color: PALETTE[k % PALETTE.length] };
   });
   for (const file of strings('reference')) {
     const reference = referenceCurve(readFileSync(file, 'utf8'));
     console.log(JSON.stringify({ reference: file, label: reference.label, points: reference.steps.length, last: reference.y.at(-1) }));
-    series.push({ label: reference.label, x: reference.steps, y: reference.y, markers: true, dashed: true });
+    // Dashed, in the colour of the run with its learning rate (if any), so each pair reads at a glance.
+    const twin = series.find((s) => !s.dashed && lrOf(s.label) !== undefined && lrOf(s.label) === lrOf(reference.label));
+    series.push({ label: reference.label, x: reference.steps, y: reference.y, markers: true, dashed: true, color: twin?.color ?? PALETTE[series.length % PALETTE.length] });
   }
   const figure: Figure = {
     width: 900,
