@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { bundledTeachersDir, defaultRunsDir, DistilleryError, initBackend, isBackendName, type BackendName } from '../../engine/index.ts';
-import { expandDottedKeys, METHOD_IDS, plannedSteps, RunControl } from '../../engine/methods/index.ts';
+import { expandDottedKeys, METHOD_IDS, METHODS, plannedSteps, RunControl } from '../../engine/methods/index.ts';
 import { MANIFEST_FILE, readManifest } from '../../engine/models/index.ts';
 import { listRuns, type RunListing } from '../../engine/runs/store.ts';
 import { extendRun, resumeDistillation, runConfig, startDistillation, type DistillResult } from '../../engine/runs/distill.ts';
@@ -182,6 +182,17 @@ Ctrl+C stops after the current step; \`distillery runs --resume <id>\` continues
   },
 };
 
+/** "--set epochs=N for DAFL; --set student.epochs=N for RDSKD, …; not ZSKT": from the methods' own lists. */
+function lengthenedWith(): string {
+  const byKey = new Map<string, string[]>();
+  const fixed: string[] = [];
+  for (const def of Object.values(METHODS)) {
+    if (!def.extendable?.length) fixed.push(def.title);
+    for (const key of def.extendable ?? []) byKey.set(key, [...(byKey.get(key) ?? []), def.title]);
+  }
+  return [...[...byKey].map(([key, titles]) => `--set ${key}=N for ${titles.join(', ')}`), ...(fixed.length ? [`not ${fixed.join(', ')}`] : [])].join('\n  ');
+}
+
 export const runsCommand: CliCommand = {
   name: 'runs',
   summary: 'list runs, resume one from its last checkpoint, or lengthen one and go on',
@@ -190,10 +201,10 @@ export const runsCommand: CliCommand = {
        distillery runs --extend ID|DIR --set KEY=N [--out DIR] [--max-steps N] [--backend NAME]
 
 Lists the runs in DIR (default ~/.distillery/runs), newest first, or resumes one.
---extend lengthens a finished or stopped run's last phase and resumes it: --set epochs=N for DAFL,
-student.epochs=N for RDSKD, MSKD, DeepInversion and ZSKD (not ZSKT, whose schedules span the whole
-run). The run then ends where one planned that long from the start would; the student and summary
-it had are kept as student-<steps>/ and summary-<steps>.json.`,
+--extend lengthens a finished or stopped run's last phase and resumes it:
+  ${lengthenedWith()}.
+The run then ends where one planned that long from the start would; the student and summary it had
+are kept as student-<steps>/ and summary-<steps>.json.`,
   options: { out: { type: 'string' }, json: { type: 'boolean' }, resume: { type: 'string' }, extend: { type: 'string' }, set: { type: 'string', multiple: true }, 'max-steps': { type: 'string' }, backend: { type: 'string' } },
   async run({ values }) {
     const root = stringOption(values, 'out') ?? defaultRunsDir();
