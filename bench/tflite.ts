@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTestSet } from '../src-main/engine/data/test-set.ts';
 import { toTflite, type TfliteOptions } from '../src-main/engine/export/tflite.ts';
-import { compileTflite } from '../tests/engine/export/litert.ts';
+import { compileTflite } from './litert.ts';
 import { openCalibratedRun } from './calibrated-run.ts';
 import type { Int8ExportRecord, Int8VariantResult } from './results-page.ts';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exportCommand, resolveRunDir } from '../../src-main/cli/commands/export.ts';
 import { useWasm } from '../engine/backend/helpers.ts';
-import { compileTflite } from '../engine/export/litert.ts';
+import { compileTflite } from '../../bench/litert.ts';
 import { TINY_CLASSES, TINY_PIXELS, tinyRun } from '../engine/export/tiny-run.ts';
 import { tempDir } from '../temp-dirs.ts';
 

@@ -17,7 +17,7 @@ import { checkExportOptions, exportRun, exportVariant } from '../../../src-main/
 import { openRun } from '../../../src-main/engine/metrics/run-samples.ts';
 import { loadModel } from '../../../src-main/engine/models/index.ts';
 import { useWasm } from '../backend/helpers.ts';
-import { compileTflite } from './litert.ts';
+import { compileTflite } from '../../../bench/litert.ts';
 import { TINY_CLASSES, TINY_PIXELS, TINY_SHAPE, tinyRun } from './tiny-run.ts';
 import { tempDir } from '../../temp-dirs.ts';
 

@@ -1,6 +1,6 @@
 /**
  * The TFLite writer, checked in a real TFLite runtime: LiteRT.js (Google's WebAssembly LiteRT, the
- * renamed TensorFlow Lite, XNNPACK CPU kernels) in Node — see litert.ts.
+ * renamed TensorFlow Lite, XNNPACK CPU kernels) in Node — see bench/litert.ts.
  *
  * - float32: the file's output vs the tfjs model's `predict`, max abs diff ≤ 1e-4.
  * - int8: calibrated on generator samples, evaluated on other samples of the same generator; the
@@ -22,7 +22,7 @@ import { BuiltinOperator, Model, TensorType } from '../../../src-main/engine/exp
 import { buildDaflGenerator, buildLeNet5Half, loadTeacher } from '../../../src-main/engine/models/index.ts';
 import { bundledTeachersDir } from '../../../src-main/engine/paths.ts';
 import { useWasm } from '../backend/helpers.ts';
-import { compileTflite, type TfliteRunner } from './litert.ts';
+import { compileTflite, type TfliteRunner } from '../../../bench/litert.ts';
 import { everyLayerModel, mnistImages, randomiseBatchNorm, zooStudent, ZOO_CLASSIFIERS } from './student-fixtures.ts';
 
 beforeAll(async () => {

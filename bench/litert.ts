@@ -1,6 +1,7 @@
 /**
- * A real TFLite runtime for the export tests: LiteRT.js (@litertjs/core, Google's WebAssembly build
- * of LiteRT — TensorFlow Lite's current name — with its XNNPACK CPU kernels), run in Node.
+ * A real TFLite runtime for the export tests and the int8 bench (a dev dependency, never shipped):
+ * LiteRT.js (@litertjs/core, Google's WebAssembly build of LiteRT — TensorFlow Lite's current name —
+ * with its XNNPACK CPU kernels), run in Node.
  *
  * LiteRT.js is published for browsers: it loads its Emscripten glue with a <script> tag, or with
  * importScripts in a worker. The glue itself supports Node (it reads the .wasm with fs), so this
