@@ -9,7 +9,8 @@
  *
  * `--x steps` draws against the step of that phase instead, to compare runs of one method with
  * different lengths, and with reference curves: `--reference` takes the JSON lines that
- * bench/dafl_torch.py prints (the reference code's loop in PyTorch), drawn dashed.
+ * bench/dafl_torch.py, deepinversion_torch.py or zskd_torch.py print (the reference code's loop in
+ * PyTorch; "iteration" = step of the student-training phase), drawn dashed.
  *
  * Test accuracy is what the run logged for the user's information (`--test-data`); it never chose a
  * student. A run that logged none is refused, naming the folder.
@@ -63,13 +64,13 @@ export function accuracyCurve(method: string, records: readonly MetricRecord[]):
 }
 
 /**
- * A reference curve from bench/dafl_torch.py's output: its {"iteration", "testAccuracy"} lines, and
+ * A reference curve from a bench/*_torch.py output: its {"iteration", "testAccuracy"} lines, and
  * its last line's lrG and seed for the label.
  */
 export function referenceCurve(text: string): { label: string; steps: number[]; y: number[] } {
   const lines = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Record<string, unknown>);
   const points = lines.filter((l) => typeof l.iteration === 'number' && typeof l.testAccuracy === 'number');
-  if (!points.length) throw new Error('no {"iteration", "testAccuracy"} lines (the output of bench/dafl_torch.py)');
+  if (!points.length) throw new Error('no {"iteration", "testAccuracy"} lines (the output of bench/dafl_torch.py, deepinversion_torch.py or zskd_torch.py)');
   const meta = lines.at(-1)!;
   const about = [typeof meta.lrG === 'number' ? `lr_G ${meta.lrG}` : '', typeof meta.seed === 'number' ? `seed ${meta.seed}` : ''].filter(Boolean).join(', ');
   return { label: `PyTorch reference${about ? ` (${about})` : ''}`, steps: points.map((p) => p.iteration as number), y: points.map((p) => p.testAccuracy as number) };
