@@ -63,12 +63,12 @@ def synthesise_batch(teacher, args):
     return best, best_cost
 
 
-def load_run_pool(run_dir):
-    """The finished batches a Distillery DeepInversion run wrote (raw float32 NHWC [B, 32, 32, 1]), as NCHW."""
+def load_run_pool(run_dir, method="deepinversion"):
+    """The finished batches a Distillery DeepInversion / ZSKD run wrote (raw float32 NHWC [B, 32, 32, 1]), as NCHW."""
     folder = os.path.join(run_dir, "pool")
-    files = sorted(f for f in os.listdir(folder) if f.startswith("deepinversion-") and f.endswith(".f32"))
+    files = sorted(f for f in os.listdir(folder) if f.startswith(f"{method}-") and f.endswith(".f32"))
     if not files:
-        raise SystemExit(f"no pool/deepinversion-*.f32 in {run_dir}")
+        raise SystemExit(f"no pool/{method}-*.f32 in {run_dir}")
     x = np.concatenate([np.fromfile(os.path.join(folder, f), dtype="<f4") for f in files]).reshape(-1, 32, 32, 1)
     return torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
 

@@ -12,7 +12,8 @@ S = WᵀW min-max scaled to [0, 1]. Impression i has class i mod K and β = (1.0
 soft target y ~ Dir(β·S[c] + 1e-4). Per batch: u ~ U[0, 1], Adam(lr) on u for --iterations steps
 of CE(softmax(T(norm(u)) / τ), y), u renormalised per image to [0, 1] after each step, where
 norm(u) = (u − 0.1307) / 0.3081 is the bundled teacher's preprocessing (the reference's teacher
-takes [0, 1] pixels). The pool is norm(u). Student: KD at τ (× τ²), as bench/deepinversion_torch.py.
+takes [0, 1] pixels). The pool is norm(u). Student: KD at τ (× τ²), as bench/deepinversion_torch.py;
+--pool-from RUN trains it on a Distillery ZSKD run's impressions instead.
 """
 import argparse
 import json
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from dafl_torch import accuracy, load_teacher, load_test_images
-from deepinversion_torch import kd_student
+from deepinversion_torch import kd_student, load_run_pool
 
 MEAN, STD = 0.1307, 0.3081
 
@@ -46,6 +47,7 @@ def main():
     ap.add_argument("--student-batch", type=int, default=256)
     ap.add_argument("--student-lr", type=float, default=2e-3)
     ap.add_argument("--eval-every", type=int, default=25, help="student epochs between evaluations")
+    ap.add_argument("--pool-from", help="a Distillery ZSKD run folder: train the student on its impressions (pool/*.f32, NHWC) instead of synthesising them")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     args = ap.parse_args()
@@ -60,24 +62,27 @@ def main():
     k = similarity.shape[0]
     betas = (1.0, 0.1)
     started = time.time()
-    pool = []
-    for first in range(0, args.impressions, args.batch):
-        index = torch.arange(first, first + args.batch)
-        alpha = torch.stack([betas[int(i // k) % 2] * similarity[int(i % k)] + 1e-4 for i in index])
-        y = torch.distributions.Dirichlet(alpha).sample()
-        u = torch.rand(args.batch, 1, 32, 32, requires_grad=True)
-        opt = torch.optim.Adam([u], lr=args.lr)
-        for _ in range(args.iterations):
-            opt.zero_grad()
-            loss = -(y * F.log_softmax(teacher((u - MEAN) / STD) / args.tau, dim=1)).sum(1).mean()
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                lo = u.amin(dim=(1, 2, 3), keepdim=True)
-                hi = u.amax(dim=(1, 2, 3), keepdim=True)
-                u.copy_((u - lo) / (hi - lo).clamp_min(1e-12))
-        pool.append(((u.detach() - MEAN) / STD))
-        print(json.dumps({"batch": first // args.batch + 1, "impression": round(loss.item(), 4), "seconds": round(time.time() - started, 1)}), flush=True)
+    if args.pool_from:
+        pool = [load_run_pool(args.pool_from, "zskd")]
+    else:
+        pool = []
+        for first in range(0, args.impressions, args.batch):
+            index = torch.arange(first, first + args.batch)
+            alpha = torch.stack([betas[int(i // k) % 2] * similarity[int(i % k)] + 1e-4 for i in index])
+            y = torch.distributions.Dirichlet(alpha).sample()
+            u = torch.rand(args.batch, 1, 32, 32, requires_grad=True)
+            opt = torch.optim.Adam([u], lr=args.lr)
+            for _ in range(args.iterations):
+                opt.zero_grad()
+                loss = -(y * F.log_softmax(teacher((u - MEAN) / STD) / args.tau, dim=1)).sum(1).mean()
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    lo = u.amin(dim=(1, 2, 3), keepdim=True)
+                    hi = u.amax(dim=(1, 2, 3), keepdim=True)
+                    u.copy_((u - lo) / (hi - lo).clamp_min(1e-12))
+            pool.append(((u.detach() - MEAN) / STD))
+            print(json.dumps({"batch": first // args.batch + 1, "impression": round(loss.item(), 4), "seconds": round(time.time() - started, 1)}), flush=True)
     pool = torch.cat(pool)
     with torch.no_grad():
         pool_logits = teacher(pool)
@@ -87,7 +92,7 @@ def main():
     print(json.dumps({
         "teacherTestAccuracy": accuracy(teacher, x_test, y_test), "impressions": args.impressions, "iterations": args.iterations,
         "batch": args.batch, "seed": args.seed, "threads": args.threads, "torch": torch.__version__,
-        "synthesisSeconds": round(synthesis_seconds, 1),
+        "synthesisSeconds": round(synthesis_seconds, 1), "poolFrom": args.pool_from, "poolSize": len(pool),
     }))
 
 

@@ -106,6 +106,12 @@ export interface DistillResult extends RunMethodResult {
 
 /** Streams of deriveSeed(config.seed, …) for the initial weights (distinct from phase indices). */
 const STUDENT_INIT_SEED = 0x5eed01;
+
+/** The seed of a run's student initial weights, from the run's seed (benches rebuild the same student). */
+export function studentInitSeed(seed: number): number {
+  return deriveSeed(seed, STUDENT_INIT_SEED);
+}
+
 const GENERATOR_INIT_SEED = 0x5eed02;
 
 async function drive(store: RunStore, resume: boolean, drive: DriveOptions): Promise<DistillResult> {
@@ -131,7 +137,7 @@ async function drive(store: RunStore, resume: boolean, drive: DriveOptions): Pro
     const seed = (config as { seed: number }).seed;
     student = drive.buildStudent
       ? drive.buildStudent(inputShape, numClasses, studentInfo)
-      : getClassifier(studentInfo.architecture).build({ inputShape, numClasses, name: 'student', width: studentInfo.width, seed: deriveSeed(seed, STUDENT_INIT_SEED) });
+      : getClassifier(studentInfo.architecture).build({ inputShape, numClasses, name: 'student', width: studentInfo.width, seed: studentInitSeed(seed) });
     const buildGenerator: GeneratorFactory = drive.buildGenerator ?? ((kind, o) => defaultGeneratorFactory(kind, { ...o, seed: deriveSeed(seed, GENERATOR_INIT_SEED) }));
     if (!testSet && testData) testSet = await loadTestSet(testData, loaded);
     drive.onStart?.({ id: store.id, dir: store.dir });
