@@ -62,6 +62,23 @@ def load_test_images():
     return torch.from_numpy(x).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
 
 
+def parse_with_seed_and_threads(ap):
+    """Adds --seed and --threads (the options every reference loop has) and parses the command line."""
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    return ap.parse_args()
+
+
+def frozen_teacher_and_test_set(args):
+    """Sets the thread count and seed, then loads the frozen bundled teacher and the MNIST test set."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    teacher = load_teacher()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return (teacher, *load_test_images())
+
+
 @torch.no_grad()
 def accuracy(model, x, y):
     was_training = model.training
@@ -78,16 +95,8 @@ def main():
     ap.add_argument("--lr-g", type=float, default=0.2)
     ap.add_argument("--lr-s", type=float, default=2e-3)
     ap.add_argument("--eval-every", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-
-    teacher = load_teacher()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    x_test, y_test = load_test_images()
+    args = parse_with_seed_and_threads(ap)
+    teacher, x_test, y_test = frozen_teacher_and_test_set(args)
     generator = DaflGenerator()
     student = LeNet5(half=True)
     opt_g = torch.optim.Adam(generator.parameters(), args.lr_g)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dafl_torch import accuracy, load_teacher, load_test_images
+from dafl_torch import accuracy, frozen_teacher_and_test_set, parse_with_seed_and_threads
 from engine_torch import LeNet5
 
 
@@ -109,16 +109,8 @@ def main():
     ap.add_argument("--tau", type=float, default=3.0)
     ap.add_argument("--eval-every", type=int, default=25, help="student epochs between evaluations")
     ap.add_argument("--pool-from", help="a Distillery DeepInversion run folder: train the student on its pool (pool/*.f32, NHWC) instead of synthesising one")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-
-    teacher = load_teacher()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    x_test, y_test = load_test_images()
+    args = parse_with_seed_and_threads(ap)
+    teacher, x_test, y_test = frozen_teacher_and_test_set(args)
     started = time.time()
     if args.pool_from:
         pool = [load_run_pool(args.pool_from)]

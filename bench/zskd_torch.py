@@ -17,13 +17,12 @@ takes [0, 1] pixels). The pool is norm(u). Student: KD at τ (× τ²), as bench
 """
 import argparse
 import json
-import os
 import time
 
 import torch
 import torch.nn.functional as F
 
-from dafl_torch import accuracy, load_teacher, load_test_images
+from dafl_torch import accuracy, frozen_teacher_and_test_set, parse_with_seed_and_threads
 from deepinversion_torch import kd_student, load_run_pool
 
 MEAN, STD = 0.1307, 0.3081
@@ -48,16 +47,8 @@ def main():
     ap.add_argument("--student-lr", type=float, default=2e-3)
     ap.add_argument("--eval-every", type=int, default=25, help="student epochs between evaluations")
     ap.add_argument("--pool-from", help="a Distillery ZSKD run folder: train the student on its impressions (pool/*.f32, NHWC) instead of synthesising them")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-
-    teacher = load_teacher()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    x_test, y_test = load_test_images()
+    args = parse_with_seed_and_threads(ap)
+    teacher, x_test, y_test = frozen_teacher_and_test_set(args)
     similarity = class_similarity(teacher)
     k = similarity.shape[0]
     betas = (1.0, 0.1)
