@@ -60,11 +60,12 @@ export async function main(args: string[]): Promise<number> {
     const student = getClassifier(studentInfo.architecture).build({ inputShape: [h, w, c], numClasses: loaded.manifest.numClasses, name: 'student', width: studentInfo.width, seed: studentInitSeed(seed) });
     const optS = adam(config.student.lr, 0.9, 0.999, 1e-8);
     const context = { teacher: loaded.model, student, inputShape: [h, w, c] as const, numClasses: loaded.manifest.numClasses, buildGenerator: () => { throw new Error('no generator'); } };
+    const studentVars = trainableVariables(student);
     const started = performance.now();
     let accuracy = 0;
     for (let step = 0; step < phase.total; step++) {
       // Phase index 1: the student phase follows the synthesis, as in the run.
-      poolStudentStep(context, pool, optS, trainableVariables(student), config.student, seed, 1, step);
+      poolStudentStep(context, pool, optS, studentVars, config.student, seed, 1, step);
       const epoch = (step + 1) / perEpoch;
       if ((step + 1) % perEpoch === 0 && (epoch % evalEvery === 0 || step + 1 === phase.total)) {
         accuracy = accuracyOn(testSet, student);
