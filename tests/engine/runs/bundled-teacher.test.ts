@@ -2,8 +2,8 @@
  * Every method end to end on the bundled MNIST teacher (LeNet5 → LeNet5-half, the zoo's generators,
  * wasm backend) with a schedule of a few steps: stopped part-way, resumed to the end. The method
  * tests elsewhere use tiny dense models for speed; this one is the real models and the real run path
- * (the CLI's and the app's), so a method that breaks only on convolutional models or 28×28 inputs
- * shows here.
+ * (the CLI's and the app's), so a method that breaks only on convolutional models or the teacher's
+ * 32×32 inputs shows here.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
@@ -15,6 +15,9 @@ import { tempDirs } from '../../temp-dirs.ts';
 
 const TEACHER = fileURLToPath(new URL('../../../resources/teachers/lenet5-mnist', import.meta.url));
 const tmp = tempDirs('distillery-bundled-');
+
+/** Global steps 1 … n, each once: what a run's metrics hold after n steps, stopped and resumed or not. */
+const stepsUpTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i + 1);
 
 const common = { seed: 3, checkpointEvery: 1, sampleEvery: 0, evalEvery: 0, evalSamples: 8 };
 /** Each method's shortest real schedule: a few steps in every phase, small batches. */
@@ -39,13 +42,13 @@ describe('every method on the bundled MNIST teacher (LeNet5 → LeNet5-half)', (
     expect(first.status).toBe('stopped');
     const runDir = join(runsDir, method);
     expect(existsSync(join(runDir, 'checkpoint.ckpt'))).toBe(true);
-    expect(RunStore.open(runDir).readMetrics().map((m) => m.globalStep)).toEqual(Array.from({ length: steps - 1 }, (_, i) => i + 1));
+    expect(RunStore.open(runDir).readMetrics().map((m) => m.globalStep)).toEqual(stepsUpTo(steps - 1));
 
     const done = await resumeDistillation(runDir);
     expect(done.status).toBe('done');
     const metrics = RunStore.open(runDir).readMetrics();
     // Resume continues the step count where the stop left it: 1 … steps, each once.
-    expect(metrics.map((m) => m.globalStep)).toEqual(Array.from({ length: steps }, (_, i) => i + 1));
+    expect(metrics.map((m) => m.globalStep)).toEqual(stepsUpTo(steps));
     const values = metrics.flatMap((m) => Object.entries(m.values));
     expect(values.length).toBeGreaterThan(steps);
     for (const [key, value] of values) expect(Number.isFinite(value), `${method} ${key} = ${value}`).toBe(true);
